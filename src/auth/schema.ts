@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/** loginForm: the password step. */
+export const loginForm = z.object({
+  // The mailbox address; compared case-insensitively.
+  email: z.string().trim().min(1).max(254),
+  // The main password; long inputs are refused rather than hashed.
+  password: z.string().min(1).max(1024),
+  // Where to go after signing in; only local paths are honoured.
+  next: z.string().max(300).optional(),
+});
+
+/** codeForm: the second step at login. */
+export const codeForm = z.object({
+  // Six digits; spaces are ignored.
+  code: z.string().max(20).transform((v) => v.replace(/\s+/g, '')),
+  // "Trust this device" checkbox.
+  trust: z.literal('on').optional(),
+});
+
+/** passwordChangeForm: a new main password, typed twice. */
+export const passwordChangeForm = z.object({
+  password: z.string().max(1024),
+  confirm: z.string().max(1024),
+  // "Sign out my other sessions" checkbox.
+  endOthers: z.literal('on').optional(),
+});

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * configSchema describes every environment variable Postern reads. Each field
+ * is documented in `.env.example`; the loader lists every problem at once.
+ */
+export const configSchema = z
+  .object({
+    // HTTP
+    PORT: port.default(8080),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PUBLIC_URL: z.url().optional(),
+    TRUST_PROXY: z.string().default(''),
+    SERVICE_NAME: z.string().min(1).max(40).default('Postern'),
+
+    // Storage
+    DATABASE_URL: z
+      .string()
+      .regex(/^(postgres(ql)?:\/\/|memory:\/\/)/, 'must be postgres://… (or memory:// for throwaway runs)')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+
+    // Sessions
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    SESSION_IDLE_MINUTES: positiveInt.max(60).default(60),
+    SESSION_ABSOLUTE_HOURS: positiveInt.max(24).default(24),
+
+    // SMS
+    SMS_PROVIDER: z.enum(['console', 'twilio']).default('console'),
+    TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
+    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    TWILIO_FROM: z.string().min(1).optional(),
+    TWILIO_MESSAGING_SERVICE_SID: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'must look like MG followed by 32 hex digits').optional(),
+    TWILIO_API_BASE_URL: z.url().default('https://api.twilio.com'),
+    TWILIO_TIMEOUT_MS: positiveInt.default(10000),
+    SMS_DEFAULT_REGION: z.string().length(2).toUpperCase().default('CN'),
+    SMS_ALLOWED_COUNTRIES: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    SMS_MAX_PER_ACCOUNT_HOUR: positiveInt.default(5),
+    SMS_MAX_PER_ACCOUNT_DAY: positiveInt.default(20),
+    SMS_MAX_PER_NUMBER_HOUR: positiveInt.default(5),
+    SMS_MAX_PER_NUMBER_DAY: positiveInt.default(20),
+    SMS_MAX_PER_IP_HOUR: positiveInt.default(10),
+    SMS_MAX_PER_IP_DAY: positiveInt.default(50),
+    SMS_DAILY_BUDGET: positiveInt.default(5000),
+
+    // Trusted browsers
+    TRUSTED_DEVICE_DAYS: positiveInt.max(90).default(7),
+
+    // Logging
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.SMS_PROVIDER !== 'twilio') return;
+    for (const key of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'] as const) {
+      if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when SMS_PROVIDER=twilio' });
+    }
+    if (!c.TWILIO_FROM && !c.TWILIO_MESSAGING_SERVICE_SID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TWILIO_FROM'],
+        message: 'TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio',
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,36 @@
+import { bigserial, boolean, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+/** authAttempts records every authentication attempt; regulation counts them. */
+export const authAttempts = pgTable(
+  'auth_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    // What was tried: password | sms | stepup | …
+    kind: text('kind').notNull(),
+    // The account name as typed (lower-cased), so unknown users are counted too.
+    account: text('account').notNull(),
+    ip: text('ip').notNull(),
+    success: boolean('success').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('auth_attempts_account').on(t.kind, t.account, t.createdAt),
+    index('auth_attempts_ip').on(t.kind, t.ip, t.createdAt),
+  ],
+);
+
+/** auditEvents is the one log of security events, shown to users and administrators. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: uuid('user_id'),
+    account: text('account'),
+    event: text('event').notNull(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('audit_events_user').on(t.userId, t.createdAt), index('audit_events_created').on(t.createdAt)],
+);

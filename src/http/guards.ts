@@ -1,0 +1,61 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ELEVATED_TTL_MS } from '../auth/levels.ts';
+import { forbidden } from './errors.ts';
+
+/**
+ * Guards decide who reaches a route. Each one is named for the state it
+ * admits; routes.ts pairs every path with one of them.
+ */
+
+/** guest admits anyone not fully signed in; signed-in users go home. */
+export const guest: RequestHandler = (req, res, next) => {
+  if (req.user && req.session.auth?.level === 'full') return res.redirect(303, '/');
+  next();
+};
+
+/** pending2fa admits a session whose password was right and whose code is due. */
+export const pending2fa: RequestHandler = (req, res, next) => {
+  if (req.user && req.session.auth?.level === 'pending2fa') return next();
+  res.redirect(303, '/login');
+};
+
+/** enroll admits a session held until it binds a second factor (forced 2FA). */
+export const enroll: RequestHandler = (req, res, next) => {
+  if (req.user && req.session.auth?.level === 'enroll') return next();
+  res.redirect(303, req.session.auth?.level === 'full' ? '/settings/security' : '/login');
+};
+
+/**
+ * session admits signed-in users. Every other state is sent where it
+ * belongs, so a forced-2FA user reaches nothing but the enrolment page.
+ */
+export const session: RequestHandler = (req, res, next) => {
+  const level = req.user ? req.session.auth?.level : undefined;
+  if (level === 'full') return next();
+  if (level === 'enroll') return res.redirect(303, '/account-security');
+  if (level === 'pending2fa') return res.redirect(303, '/login/code');
+  if (req.method === 'GET' && req.accepts('html')) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  res.redirect(303, '/login');
+};
+
+/** isElevated tells whether the session proved its second factor (or password) within ten minutes. */
+export function isElevated(req: Request): boolean {
+  const at = req.session.auth?.elevatedAt;
+  return at !== undefined && Date.now() - at < ELEVATED_TTL_MS;
+}
+
+/** elevated admits signed-in users with a fresh check; others are sent to verify first. */
+export const elevated: RequestHandler[] = [
+  session,
+  (req: Request, res: Response, next: NextFunction) => {
+    if (isElevated(req)) return next();
+    const back = req.method === 'GET' ? req.originalUrl : (req.get('referer') ? new URL(req.get('referer')!, 'http://x').pathname : '/settings/security');
+    res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(back)}`);
+  },
+];
+
+/** admin admits signed-in administrators. */
+export const admin: RequestHandler[] = [
+  session,
+  (req, _res, next) => (req.user?.isAdmin ? next() : next(forbidden())),
+];

@@ -1,0 +1,34 @@
+import session from 'express-session';
+import type { RequestHandler } from 'express';
+import { isHttps } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { DbSessionStore } from '../auth/session-store.ts';
+
+/** sessionCookieName uses the `__Host-` prefix over https, so the cookie is bound to this host and path /. */
+export function sessionCookieName(config: Config): string {
+  return isHttps(config) ? '__Host-postern.sid' : 'postern.sid';
+}
+
+/**
+ * sessionMiddleware: 128+ bit ids (express-session uses 24 random bytes),
+ * HttpOnly, SameSite=Lax, Secure over https; the idle timeout slides with
+ * each request and the absolute limit is enforced in authMiddleware.
+ */
+export function sessionMiddleware(config: Config, store: DbSessionStore, secret: string): RequestHandler {
+  return session({
+    name: sessionCookieName(config),
+    secret,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    proxy: config.TRUST_PROXY !== '',
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: isHttps(config),
+      path: '/',
+      maxAge: config.SESSION_IDLE_MINUTES * 60_000,
+    },
+  });
+}

@@ -1,0 +1,42 @@
+import { en } from './en.ts';
+import { zhCN } from './zh-CN.ts';
+
+export const LOCALES = ['zh-CN', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+export type MessageKey = keyof typeof en;
+export type Params = Record<string, string | number>;
+
+const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zhCN };
+
+/** isLocale narrows a string to a supported locale. */
+export function isLocale(v: unknown): v is Locale {
+  return typeof v === 'string' && (LOCALES as readonly string[]).includes(v);
+}
+
+/** translate looks a key up in a locale's catalog and fills {name} placeholders. */
+export function translate(locale: Locale, key: string, params: Params = {}): string {
+  const text = (catalogs[locale] as Record<string, string>)[key] ?? (catalogs.en as Record<string, string>)[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+}
+
+/** negotiate picks zh-CN for any Chinese preference in Accept-Language, English otherwise. */
+export function negotiate(acceptLanguage: string | undefined): Locale {
+  if (!acceptLanguage) return 'en';
+  const ranked = acceptLanguage
+    .split(',')
+    .map((part) => {
+      const [tag, q] = part.trim().split(';q=');
+      return { tag: (tag ?? '').toLowerCase(), q: q ? Number(q) : 1 };
+    })
+    .filter((x) => x.tag && !Number.isNaN(x.q))
+    .sort((a, b) => b.q - a.q);
+  for (const { tag } of ranked) {
+    if (tag.startsWith('zh')) return 'zh-CN';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+export function catalogKeys(locale: Locale): string[] {
+  return Object.keys(catalogs[locale]).sort();
+}

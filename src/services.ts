@@ -1,0 +1,89 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from './config/schema.ts';
+import { openStore, type Db, type Store } from './db/client.ts';
+import type { Logger } from './log.ts';
+import { AuditLog } from './audit/log.ts';
+import { Regulator, DEFAULT_RULES, type RegulationRules } from './auth/regulation.ts';
+import { DbSessionStore } from './auth/session-store.ts';
+import { UserRepo } from './users/repo.ts';
+import { UserService } from './users/service.ts';
+import { Phones } from './twofactor/phones.ts';
+import { SmsCodes } from './twofactor/sms/codes.ts';
+import { createSmsSender, type SmsSender } from './twofactor/sms/sender.ts';
+import { TrustedDevices } from './twofactor/trusted.ts';
+import { SmsVerification } from './twofactor/sms/service.ts';
+import { PasswordLogin } from './auth/login.ts';
+
+/** Services is everything a request handler may use, built once at start. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  store: Store;
+  db: Db;
+  sessionSecret: string;
+  audit: AuditLog;
+  regulator: Regulator;
+  sessions: DbSessionStore;
+  users: UserRepo;
+  userService: UserService;
+  phones: Phones;
+  sms: SmsSender;
+  codes: SmsCodes;
+  trusted: TrustedDevices;
+  smsVerification: SmsVerification;
+  passwordLogin: PasswordLogin;
+}
+
+export interface ServiceOverrides {
+  sms?: SmsSender;
+  rules?: RegulationRules;
+  store?: Store;
+}
+
+/** createServices opens the store and wires every service to it. */
+export async function createServices(config: Config, log: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+  const store = overrides.store ?? (await openStore({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }));
+  const db = store.db;
+  const sessionSecret = config.SESSION_SECRET ?? loadOrCreateSecret(config.DATA_DIR, log);
+  const audit = new AuditLog(db);
+  const users = new UserRepo(db);
+  const sms = overrides.sms ?? createSmsSender(config, log);
+  const codeKey = createHmac('sha256', sessionSecret).update('postern sms codes').digest();
+  const codes = new SmsCodes(db, sms, config, codeKey);
+  const regulator = new Regulator(db, overrides.rules ?? DEFAULT_RULES);
+  return {
+    config,
+    log,
+    store,
+    db,
+    sessionSecret,
+    audit,
+    regulator,
+    sessions: new DbSessionStore(db),
+    users,
+    userService: new UserService(users, audit),
+    phones: new Phones(db),
+    sms,
+    codes,
+    trusted: new TrustedDevices(db, config.TRUSTED_DEVICE_DAYS),
+    smsVerification: new SmsVerification(codes, audit, config.SERVICE_NAME),
+    passwordLogin: new PasswordLogin(users, regulator, audit),
+  };
+}
+
+/**
+ * loadOrCreateSecret keeps a generated session secret in the data directory,
+ * so sessions survive restarts without anyone having to configure one.
+ */
+function loadOrCreateSecret(dataDir: string, log: Logger): string {
+  const dir = resolve(dataDir);
+  const path = join(dir, 'session-secret');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(path, secret + '\n', { mode: 0o600 });
+  log.info('generated a session secret', { path });
+  return secret;
+}

@@ -1,0 +1,209 @@
+import type { Request, Response } from 'express';
+import type { Services } from '../services.ts';
+import { originOf } from '../http/origin.ts';
+import { flash, regenerate, safeNext } from '../http/context.ts';
+import { isElevated } from '../http/guards.ts';
+import { badRequest, notFound } from '../http/errors.ts';
+import { verifyPassword } from '../auth/password.ts';
+import { maskPhone, normalizePhone } from './sms/phone.ts';
+import { flashRefusal } from './sms/flash.ts';
+import { codeOnlyForm, deviceParams, phoneForm, stepUpForm } from './schema.ts';
+
+type BindMode = 'settings' | 'enroll';
+
+/** twoFactorHandlers are Settings → Security: the SMS factor, step-up, trusted devices, and forced enrolment. */
+export function twoFactorHandlers(s: Services) {
+  const base = (mode: BindMode) => (mode === 'enroll' ? '/account-security' : '/settings/security/sms');
+
+  const renderBind = async (req: Request, res: Response, mode: BindMode, status = 200, error: string | null = null, typed = '') => {
+    const user = req.user!;
+    const phone = await s.phones.load(user.id);
+    const pending = req.session.pendingCode?.purpose === 'bind' ? req.session.pendingCode : undefined;
+    res.status(status).render(mode === 'enroll' ? 'security/enroll' : 'security/sms', {
+      action: base(mode),
+      phone: phone ? maskPhone(phone) : null,
+      pendingPhone: pending ? maskPhone(pending.phone) : null,
+      resendWait: pending ? await s.codes.resendWait(user.id, 'bind') : 0,
+      elevated: isElevated(req),
+      typed,
+      error,
+    });
+  };
+
+  /** sendBindCode sends a code to the number being bound (new, or a change). */
+  const sendBindCode = (mode: BindMode) => async (req: Request, res: Response) => {
+    const user = req.user!;
+    const form = phoneForm.safeParse(req.body ?? {});
+    const typed = form.success ? form.data.phone : '';
+    const phone = form.success ? normalizePhone(form.data.phone, s.config.SMS_DEFAULT_REGION, s.config.SMS_ALLOWED_COUNTRIES) : null;
+    if (!phone) return renderBind(req, res, mode, 400, req.t('phone.invalid'), typed.slice(0, 40));
+    const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'bind', origin: originOf(req), locale: req.locale });
+    if (!result.ok) {
+      flashRefusal(req, result);
+      return res.redirect(303, base(mode));
+    }
+    req.session.pendingCode = { challengeId: result.challengeId, purpose: 'bind', phone };
+    flash(req, 'ok', 'code.sent_to', { phone: maskPhone(phone) });
+    res.redirect(303, base(mode));
+  };
+
+  /** confirmBind checks the code sent to the new number, then binds it. */
+  const confirmBind = (mode: BindMode) => async (req: Request, res: Response) => {
+    const user = req.user!;
+    const origin = originOf(req);
+    const pending = req.session.pendingCode;
+    const form = codeOnlyForm.safeParse(req.body ?? {});
+    if (!pending || pending.purpose !== 'bind') return res.redirect(303, base(mode));
+    const verdict = await s.regulator.check('code', user.email, origin.ip);
+    if (!verdict.allowed) return renderBind(req, res, mode, 429, req.t('login.throttled', { minutes: Math.ceil(verdict.retryAfterSeconds / 60) }));
+    const previous = await s.phones.load(user.id);
+    // Changing a bound number is adding an authenticator: the fresh check must still hold.
+    if (previous && !isElevated(req)) return res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(base(mode))}`);
+    const result = form.success ? await s.smsVerification.verify(pending.challengeId, user.id, 'bind', form.data.code) : ({ ok: false, reason: 'wrong' } as const);
+    await s.regulator.record('code', user.email, origin.ip, result.ok);
+    if (!result.ok) {
+      if (result.reason !== 'wrong') delete req.session.pendingCode;
+      return renderBind(req, res, mode, 400, req.t('code.failed'));
+    }
+    await s.phones.save(user.id, result.phone);
+    const revoked = previous ? await s.trusted.revokeAll(user.id) : 0;
+    await s.audit.record({
+      event: previous ? 'phone.changed' : 'phone.bound',
+      userId: user.id,
+      account: user.email,
+      origin,
+      details: previous ? { from: maskPhone(previous), to: maskPhone(result.phone), trustedDevicesRevoked: revoked } : { phone: maskPhone(result.phone) },
+    });
+    const auth = req.session.auth!;
+    await regenerate(req);
+    const now = Date.now();
+    req.session.auth = { userId: user.id, level: 'full', since: mode === 'enroll' ? now : auth.since, authAt: auth.authAt, elevatedAt: now };
+    flash(req, 'ok', previous ? 'phone.changed' : 'phone.bound', { phone: maskPhone(result.phone) });
+    res.redirect(303, mode === 'enroll' ? '/' : '/settings/security');
+  };
+
+  return {
+    async overview(req: Request, res: Response) {
+      const user = req.user!;
+      const [phone, devices, events] = await Promise.all([
+        s.phones.load(user.id),
+        s.trusted.list(user.id),
+        s.audit.recentForUser(user.id, 15),
+      ]);
+      res.render('security/index', {
+        phone: phone ? maskPhone(phone) : null,
+        required: await s.userService.requires2fa(user),
+        deviceCount: devices.length,
+        events,
+      });
+    },
+
+    showSms: (req: Request, res: Response) => renderBind(req, res, 'settings'),
+    sendSms: sendBindCode('settings'),
+    confirmSms: confirmBind('settings'),
+    showEnroll: (req: Request, res: Response) => renderBind(req, res, 'enroll'),
+    sendEnroll: sendBindCode('enroll'),
+    confirmEnroll: confirmBind('enroll'),
+
+    /** sendFirstSms refuses a second binding: changing a bound number goes through the elevated route. */
+    async sendFirstSms(req: Request, res: Response) {
+      if (await s.phones.load(req.user!.id)) return res.redirect(303, '/settings/security/sms');
+      return sendBindCode('settings')(req, res);
+    },
+
+    async unbind(req: Request, res: Response) {
+      const user = req.user!;
+      const previous = await s.phones.load(user.id);
+      if (!previous) return res.redirect(303, '/settings/security');
+      if (await s.userService.requires2fa(user)) {
+        flash(req, 'error', 'phone.unbind_required');
+        return res.redirect(303, '/settings/security/sms');
+      }
+      await s.phones.delete(user.id);
+      const revoked = await s.trusted.revokeAll(user.id);
+      await s.audit.record({ event: 'phone.unbound', userId: user.id, account: user.email, origin: originOf(req), details: { phone: maskPhone(previous), trustedDevicesRevoked: revoked } });
+      delete req.session.pendingCode;
+      flash(req, 'ok', 'phone.unbound');
+      res.redirect(303, '/settings/security');
+    },
+
+    async showVerify(req: Request, res: Response) {
+      const phone = await s.phones.load(req.user!.id);
+      const pending = req.session.pendingCode?.purpose === 'stepup' ? req.session.pendingCode : undefined;
+      res.render('security/verify', {
+        phone: phone ? maskPhone(phone) : null,
+        codeSent: !!pending,
+        resendWait: pending ? await s.codes.resendWait(req.user!.id, 'stepup') : 0,
+        next: safeNext(req.query.next, '/settings/security'),
+        error: null,
+      });
+    },
+
+    async sendVerify(req: Request, res: Response) {
+      const user = req.user!;
+      const next = safeNext(req.body?.next, '/settings/security');
+      const phone = await s.phones.load(user.id);
+      if (!phone) return res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(next)}`);
+      const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'stepup', origin: originOf(req), locale: req.locale });
+      if (result.ok) {
+        req.session.pendingCode = { challengeId: result.challengeId, purpose: 'stepup', phone, next };
+        flash(req, 'ok', 'code.sent_to', { phone: maskPhone(phone) });
+      } else flashRefusal(req, result);
+      res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(next)}`);
+    },
+
+    async verify(req: Request, res: Response) {
+      const user = req.user!;
+      const origin = originOf(req);
+      const form = stepUpForm.safeParse(req.body ?? {});
+      if (!form.success) throw badRequest();
+      const next = safeNext(form.data.next, '/settings/security');
+      const phone = await s.phones.load(user.id);
+      const pending = req.session.pendingCode?.purpose === 'stepup' ? req.session.pendingCode : undefined;
+      const fail = async (status: number, error: string) =>
+        res.status(status).render('security/verify', {
+          phone: phone ? maskPhone(phone) : null,
+          codeSent: !!pending,
+          resendWait: pending ? await s.codes.resendWait(user.id, 'stepup') : 0,
+          next,
+          error,
+        });
+      const verdict = await s.regulator.check('stepup', user.email, origin.ip);
+      if (!verdict.allowed) return fail(429, req.t('login.throttled', { minutes: Math.ceil(verdict.retryAfterSeconds / 60) }));
+      let ok = false;
+      if (phone) {
+        if (pending && form.data.code) ok = (await s.smsVerification.verify(pending.challengeId, user.id, 'stepup', form.data.code)).ok;
+      } else {
+        ok = await verifyPassword(user.passwordHash, form.data.password ?? '');
+      }
+      await s.regulator.record('stepup', user.email, origin.ip, ok);
+      await s.audit.record({ event: ok ? 'stepup.ok' : 'stepup.failed', userId: user.id, account: user.email, origin, details: { method: phone ? 'sms' : 'password' } });
+      if (!ok) return fail(401, req.t(phone ? 'code.failed' : 'stepup.password_failed'));
+      const auth = req.session.auth!;
+      await regenerate(req);
+      req.session.auth = { ...auth, elevatedAt: Date.now(), challengeId: undefined };
+      res.redirect(303, next);
+    },
+
+    async devices(req: Request, res: Response) {
+      res.render('security/devices', { devices: await s.trusted.list(req.user!.id) });
+    },
+
+    async revokeDevice(req: Request, res: Response) {
+      const params = deviceParams.safeParse(req.params);
+      if (!params.success) throw notFound();
+      const device = await s.trusted.revoke(req.user!.id, params.data.id);
+      if (!device) throw notFound();
+      await s.audit.record({ event: 'device.revoked', userId: req.user!.id, account: req.user!.email, origin: originOf(req), details: { device: device.name } });
+      flash(req, 'ok', 'devices.revoked', { name: device.name });
+      res.redirect(303, '/settings/security/devices');
+    },
+
+    async revokeAllDevices(req: Request, res: Response) {
+      const n = await s.trusted.revokeAll(req.user!.id);
+      await s.audit.record({ event: 'device.revoked_all', userId: req.user!.id, account: req.user!.email, origin: originOf(req), details: { count: n } });
+      flash(req, 'ok', 'devices.revoked_all', { count: n });
+      res.redirect(303, '/settings/security/devices');
+    },
+  };
+}
