@@ -20,6 +20,7 @@ export function authHandlers(s: Services) {
       purpose: 'login',
       origin: originOf(req),
       locale: req.locale,
+      replaces: req.session.auth?.challengeId,
     });
     if (result.ok) req.session.auth!.challengeId = result.challengeId;
     return result;
@@ -86,7 +87,7 @@ export function authHandlers(s: Services) {
 
     async showCode(req: Request, res: Response) {
       const phone = (await s.phones.load(req.user!.id)) ?? '';
-      const wait = await s.codes.resendWait(req.user!.id, 'login');
+      const wait = await s.codes.resendWait(req.session.auth?.challengeId);
       res.render('auth/code', { phone: maskPhone(phone), resendWait: wait, error: null, days: s.config.TRUSTED_DEVICE_DAYS });
     },
 
@@ -97,7 +98,7 @@ export function authHandlers(s: Services) {
       const rerender = async (status: number, error: string) =>
         res.status(status).render('auth/code', {
           phone: maskPhone(phone),
-          resendWait: await s.codes.resendWait(user.id, 'login'),
+          resendWait: await s.codes.resendWait(req.session.auth?.challengeId),
           error,
           days: s.config.TRUSTED_DEVICE_DAYS,
         });

@@ -23,7 +23,7 @@ export function twoFactorHandlers(s: Services) {
       action: base(mode),
       phone: phone ? maskPhone(phone) : null,
       pendingPhone: pending ? maskPhone(pending.phone) : null,
-      resendWait: pending ? await s.codes.resendWait(user.id, 'bind') : 0,
+      resendWait: await s.codes.resendWait(pending?.challengeId),
       elevated: isElevated(req),
       typed,
       error,
@@ -37,7 +37,8 @@ export function twoFactorHandlers(s: Services) {
     const typed = form.success ? form.data.phone : '';
     const phone = form.success ? normalizePhone(form.data.phone, s.config.SMS_DEFAULT_REGION, s.config.SMS_ALLOWED_COUNTRIES) : null;
     if (!phone) return renderBind(req, res, mode, 400, req.t('phone.invalid'), typed.slice(0, 40));
-    const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'bind', origin: originOf(req), locale: req.locale });
+    const previous = req.session.pendingCode?.purpose === 'bind' ? req.session.pendingCode.challengeId : undefined;
+    const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'bind', origin: originOf(req), locale: req.locale, replaces: previous });
     if (!result.ok) {
       flashRefusal(req, result);
       return res.redirect(303, base(mode));
@@ -133,7 +134,7 @@ export function twoFactorHandlers(s: Services) {
       res.render('security/verify', {
         phone: phone ? maskPhone(phone) : null,
         codeSent: !!pending,
-        resendWait: pending ? await s.codes.resendWait(req.user!.id, 'stepup') : 0,
+        resendWait: await s.codes.resendWait(pending?.challengeId),
         next: safeNext(req.query.next, '/settings/security'),
         error: null,
       });
@@ -144,7 +145,8 @@ export function twoFactorHandlers(s: Services) {
       const next = safeNext(req.body?.next, '/settings/security');
       const phone = await s.phones.load(user.id);
       if (!phone) return res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(next)}`);
-      const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'stepup', origin: originOf(req), locale: req.locale });
+      const previous = req.session.pendingCode?.purpose === 'stepup' ? req.session.pendingCode.challengeId : undefined;
+      const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'stepup', origin: originOf(req), locale: req.locale, replaces: previous });
       if (result.ok) {
         req.session.pendingCode = { challengeId: result.challengeId, purpose: 'stepup', phone, next };
         flash(req, 'ok', 'code.sent_to', { phone: maskPhone(phone) });
@@ -164,7 +166,7 @@ export function twoFactorHandlers(s: Services) {
         res.status(status).render('security/verify', {
           phone: phone ? maskPhone(phone) : null,
           codeSent: !!pending,
-          resendWait: pending ? await s.codes.resendWait(user.id, 'stepup') : 0,
+          resendWait: await s.codes.resendWait(pending?.challengeId),
           next,
           error,
         });

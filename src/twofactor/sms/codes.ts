@@ -1,5 +1,5 @@
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { and, count, desc, eq, gt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gt, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { smsChallenges } from '../../db/schema/index.ts';
 import type { Config } from '../../config/schema.ts';
@@ -25,6 +25,8 @@ export interface SendRequest {
   ip: string;
   /** text renders the localized message for a code. */
   text: (code: string) => string;
+  /** The code this one replaces (a resend): it must be a minute old, and stops being valid. */
+  replaces?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export class SmsCodes {
   ) {}
 
   async send(req: SendRequest, now = new Date()): Promise<SendResult> {
-    const wait = await this.resendWait(req.userId, req.purpose, now);
+    const wait = req.replaces ? await this.resendWait(req.replaces, now) : 0;
     if (wait > 0) return { ok: false, reason: 'too_soon', retryAfterSeconds: wait };
     const capped = await this.capWait(req, now);
     if (capped > 0) return { ok: false, reason: 'capped', retryAfterSeconds: capped };
@@ -67,18 +69,13 @@ export class SmsCodes {
       await this.db.update(smsChallenges).set({ status: 'failed' }).where(eq(smsChallenges.id, id));
       return { ok: false, reason: 'send_failed' };
     }
-    // Only the newest code of a purpose is valid.
-    await this.db
-      .update(smsChallenges)
-      .set({ status: 'superseded' })
-      .where(
-        and(
-          eq(smsChallenges.userId, req.userId),
-          eq(smsChallenges.purpose, req.purpose),
-          eq(smsChallenges.status, 'sent'),
-          ne(smsChallenges.id, id),
-        ),
-      );
+    if (req.replaces) {
+      // Only the newest code of an attempt is valid.
+      await this.db
+        .update(smsChallenges)
+        .set({ status: 'superseded' })
+        .where(and(eq(smsChallenges.id, req.replaces), eq(smsChallenges.userId, req.userId), eq(smsChallenges.status, 'sent')));
+    }
     await this.db.update(smsChallenges).set({ status: 'sent' }).where(eq(smsChallenges.id, id));
     return { ok: true, challengeId: id };
   }
@@ -110,13 +107,13 @@ export class SmsCodes {
     return used.length ? { ok: true, phone: c.phone } : { ok: false, reason: 'expired' };
   }
 
-  /** resendWait is how many seconds remain before another code of this purpose may be sent. */
-  async resendWait(userId: string, purpose: CodePurpose, now = new Date()): Promise<number> {
+  /** resendWait is how many seconds remain before the code `challengeId` may be replaced by a new one. */
+  async resendWait(challengeId: string | undefined, now = new Date()): Promise<number> {
+    if (!challengeId) return 0;
     const [last] = await this.db
       .select({ at: smsChallenges.createdAt })
       .from(smsChallenges)
-      .where(and(eq(smsChallenges.userId, userId), eq(smsChallenges.purpose, purpose), ne(smsChallenges.status, 'failed')))
-      .orderBy(desc(smsChallenges.createdAt))
+      .where(eq(smsChallenges.id, challengeId))
       .limit(1);
     if (!last) return 0;
     return Math.max(0, Math.ceil((last.at.getTime() + RESEND_AFTER_SECONDS * 1000 - now.getTime()) / 1000));

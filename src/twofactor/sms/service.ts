@@ -14,10 +14,10 @@ export class SmsVerification {
     private readonly serviceName: string,
   ) {}
 
-  async send(opts: { userId: string; account: string; phone: string; purpose: CodePurpose; origin: Origin; locale: Locale }): Promise<SendResult> {
+  async send(opts: { userId: string; account: string; phone: string; purpose: CodePurpose; origin: Origin; locale: Locale; replaces?: string }): Promise<SendResult> {
     const text = (code: string) =>
       translate(opts.locale, 'sms.text', { service: this.serviceName, code, minutes: CODE_TTL_SECONDS / 60 });
-    const result = await this.codes.send({ userId: opts.userId, phone: opts.phone, purpose: opts.purpose, ip: opts.origin.ip, text });
+    const result = await this.codes.send({ userId: opts.userId, phone: opts.phone, purpose: opts.purpose, ip: opts.origin.ip, text, replaces: opts.replaces });
     const details = { purpose: opts.purpose, phone: maskPhone(opts.phone) };
     await this.audit.record({
       event: result.ok ? 'sms.sent' : result.reason === 'send_failed' ? 'sms.failed' : 'sms.refused',

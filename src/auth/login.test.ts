@@ -1,0 +1,148 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, type TestApp } from '../../test/helpers/app.ts';
+import { buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
+import { textOf } from '../../test/helpers/client.ts';
+import { sessions } from '../db/schema/index.ts';
+import { eq, sql } from 'drizzle-orm';
+
+let t: TestApp;
+before(async () => {
+  t = await startApp();
+});
+after(() => t.close());
+
+const sid = (c: { cookie(n: string): string | undefined }) => c.cookie('postern.sid');
+
+describe('password step', () => {
+  test('gives one generic message and status for unknown user, wrong password and disabled account', async () => {
+    const user = await buildUser(t.s);
+    const disabled = await buildUser(t.s, { disabled: true });
+    const answers = [];
+    for (const [email, password] of [
+      ['nobody@example.test', PASSWORD],
+      [user.email, 'wrong password here'],
+      [disabled.email, PASSWORD],
+    ]) {
+      const c = t.client();
+      await c.get('/login');
+      const res = await c.post('/login', { email: email!, password: password! });
+      answers.push({ status: res.status, message: textOf(res.text).match(/The email address or password is incorrect\./)?.[0] });
+    }
+    assert.deepEqual(answers, Array(3).fill({ status: 401, message: 'The email address or password is incorrect.' }));
+    const events = (await eventsOf(t.s)).filter((e) => e.event === 'login.password_failed');
+    assert.deepEqual(
+      events.map((e) => e.details?.reason),
+      ['unknown_user', 'wrong_password', 'disabled'],
+    );
+  });
+
+  test('signs a user without a phone straight in, with a new session id', async () => {
+    const user = await buildUser(t.s);
+    const c = t.client();
+    await c.get('/login');
+    const before = sid(c);
+    const res = await c.post('/login', { email: user.email.toUpperCase(), password: PASSWORD });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/');
+    assert.notEqual(sid(c), before);
+    const home = await c.get('/');
+    assert.match(textOf(home.text), /Welcome, user/);
+  });
+
+  test('throttles an account after repeated failures, also for the right password', async () => {
+    const user = await buildUser(t.s);
+    const c = t.client();
+    await c.get('/login');
+    for (let i = 0; i < 5; i++) assert.equal((await c.post('/login', { email: user.email, password: 'nope nope nope' })).status, 401);
+    const res = await c.post('/login', { email: user.email, password: PASSWORD });
+    assert.equal(res.status, 429);
+    assert.match(textOf(res.text), /Too many attempts/);
+    assert.ok(Number(res.headers['retry-after']) > 0);
+  });
+
+  test('throttles a client IP spraying many accounts', async () => {
+    const { Regulator } = await import('./regulation.ts');
+    const r = new Regulator(t.s.db, { freeFailures: 5, baseDelaySeconds: 2, maxDelaySeconds: 900, lockAfter: 100, lockSeconds: 86400, ipMaxFailures: 3, ipWindowSeconds: 900 });
+    for (let i = 0; i < 3; i++) await r.record('password', `spray${i}@example.test`, '203.0.113.9', false);
+    const verdict = await r.check('password', 'fresh@example.test', '203.0.113.9');
+    assert.equal(verdict.allowed, false);
+    assert.equal((await r.check('password', 'fresh@example.test', '203.0.113.10')).allowed, true);
+  });
+
+  test('locks an account after 100 consecutive failures', async () => {
+    const { Regulator } = await import('./regulation.ts');
+    const r = new Regulator(t.s.db);
+    for (let i = 0; i < 100; i++) await r.record('password', 'victim@example.test', `198.51.100.${i % 200}`, false);
+    const verdict = await r.check('password', 'victim@example.test', '192.0.2.1', new Date(Date.now() + 3600_000));
+    assert.equal(verdict.allowed, false);
+    assert.ok(!verdict.allowed && verdict.retryAfterSeconds > 3600 * 20, 'locked for about a day');
+  });
+});
+
+describe('code step', () => {
+  test('a phone user gets a code, a new session id at each factor, and is signed in', async () => {
+    const user = await buildUser(t.s, { phone: '+8613800138000' });
+    const c = t.client();
+    await c.get('/login');
+    const s0 = sid(c);
+    const res = await c.post('/login', { email: user.email, password: PASSWORD });
+    assert.equal(res.headers.location, '/login/code');
+    const s1 = sid(c);
+    assert.notEqual(s1, s0);
+    const page = await c.get('/login/code');
+    assert.match(textOf(page.text), /\+86 138\*\*\*\*8000/);
+    assert.equal(t.s.texts.at(-1)!.to, '+8613800138000');
+    assert.match(t.s.texts.at(-1)!.body, /^\[Postern\] Your verification code is \d{6}\. It expires in 5 minutes\./);
+    const done = await c.post('/login/code', { code: t.s.lastCode() });
+    assert.equal(done.status, 303);
+    assert.notEqual(sid(c), s1);
+    assert.equal((await c.get('/settings/security')).status, 200);
+  });
+
+  test('the half-signed-in state reaches only the code page', async () => {
+    const user = await buildUser(t.s, { phone: '+8613800138001' });
+    const c = t.client();
+    await c.get('/login');
+    await c.post('/login', { email: user.email, password: PASSWORD });
+    for (const path of ['/', '/settings/security', '/settings/security/devices', '/settings/password', '/account-security']) {
+      const res = await c.get(path);
+      assert.equal(res.status, 303, path);
+      assert.notEqual(res.headers.location, path);
+      assert.match(res.headers.location!, /^\/login/);
+    }
+  });
+
+  test('the half-signed-in state expires after ten minutes', async () => {
+    const user = await buildUser(t.s, { phone: '+8613800138002' });
+    const c = t.client();
+    await c.get('/login');
+    await c.post('/login', { email: user.email, password: PASSWORD });
+    await c.get('/login/code');
+    const id = decodeURIComponent(sid(c)!).slice(2).split('.')[0]!;
+    const tooOld = Date.now() - 11 * 60_000;
+    await t.s.db
+      .update(sessions)
+      .set({ data: sql`jsonb_set(jsonb_set(${sessions.data}, '{auth,since}', ${String(tooOld)}::jsonb), '{auth,authAt}', ${String(tooOld)}::jsonb)` })
+      .where(eq(sessions.sid, id));
+    const res = await c.get('/login/code');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/login');
+    const code = t.s.lastCode();
+    const post = await c.post('/login/code', { code });
+    assert.equal(post.status, 303);
+    assert.equal(post.headers.location, '/login');
+  });
+
+  test('logout ends the session on the server: the old cookie is worthless', async () => {
+    const user = await buildUser(t.s);
+    const c = await t.signIn(user.email);
+    const cookie = sid(c)!;
+    await c.post('/logout');
+    const thief = t.client();
+    thief.setCookie('postern.sid', cookie);
+    const res = await thief.get('/settings/security');
+    assert.equal(res.status, 303);
+    assert.match(res.headers.location!, /^\/login/);
+  });
+});

@@ -1,0 +1,180 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { asc, eq } from 'drizzle-orm';
+import { startApp, type TestApp } from '../../../test/helpers/app.ts';
+import { buildUser, PASSWORD } from '../../../test/helpers/factories.ts';
+import { textOf, type WebClient } from '../../../test/helpers/client.ts';
+import { startFakeTwilio, type FakeTwilio, type FakeTwilioRequest } from '../../../test/fakes/twilio.ts';
+import { auditEvents } from '../../db/schema/index.ts';
+import type { User } from '../../users/repo.ts';
+
+const ACCOUNT_SID = 'AC' + '0123456789abcdef'.repeat(2);
+const AUTH_TOKEN = 'fake-auth-token-3f9c2a';
+const FROM = '+15005550006';
+const MESSAGING_SERVICE_SID = 'MG' + 'fedcba9876543210'.repeat(2);
+const SERVICE_NAME = 'Example Mail';
+const MESSAGES_PATH = `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`;
+
+function twilioEnv(fake: FakeTwilio, extra: Record<string, string> = { TWILIO_FROM: FROM }): Record<string, string> {
+  return {
+    SMS_PROVIDER: 'twilio',
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_API_BASE_URL: fake.url,
+    TWILIO_TIMEOUT_MS: '1500',
+    SERVICE_NAME,
+    ...extra,
+  };
+}
+
+function codeIn(req: FakeTwilioRequest): string {
+  const code = req.form.Body?.match(/\b(\d{6})\b/)?.[1];
+  assert.ok(code, `no 6-digit code in ${JSON.stringify(req.form.Body)}`);
+  return code;
+}
+
+async function submitPassword(t: TestApp, user: User): Promise<{ c: WebClient; ms: number }> {
+  const c = t.client();
+  await c.get('/login');
+  const started = Date.now();
+  const res = await c.post('/login', { email: user.email, password: PASSWORD });
+  const ms = Date.now() - started;
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.location, '/login/code');
+  return { c, ms };
+}
+
+async function smsEvents(t: TestApp, user: User): Promise<Array<{ event: string; reason: unknown }>> {
+  const rows = await t.s.db.select().from(auditEvents).where(eq(auditEvents.userId, user.id)).orderBy(asc(auditEvents.id));
+  return rows.filter((r) => r.event.startsWith('sms.')).map((r) => ({ event: r.event, reason: r.details?.reason }));
+}
+
+describe('Twilio provider with a sender number', () => {
+  let fake: FakeTwilio;
+  let t: TestApp;
+  before(async () => {
+    fake = await startFakeTwilio();
+    t = await startApp(twilioEnv(fake), { sms: undefined });
+  });
+  after(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  test('a phone user signing in gets the code through the Messages API and signs in with it', async () => {
+    const user = await buildUser(t.s, { phone: '+8613800138000' });
+    fake.requests.length = 0;
+    const { c } = await submitPassword(t, user);
+
+    assert.equal(fake.requests.length, 1);
+    const [req] = fake.requests;
+    assert.equal(req!.method, 'POST');
+    assert.equal(req!.path, MESSAGES_PATH);
+    assert.deepEqual(req!.auth, { user: ACCOUNT_SID, pass: AUTH_TOKEN });
+    assert.equal(req!.form.To, '+8613800138000');
+    assert.equal(req!.form.From, FROM);
+    assert.equal(req!.form.MessagingServiceSid, undefined);
+    assert.ok(req!.form.Body!.includes(SERVICE_NAME), req!.form.Body);
+    const code = codeIn(req!);
+
+    const page = await c.get('/login/code');
+    assert.equal(page.status, 200);
+    assert.match(textOf(page.text), /We sent a 6-digit code by text message to \+86 138\*\*\*\*8000/);
+    const done = await c.post('/login/code', { code });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.location, '/');
+    assert.equal((await c.get('/settings/security')).status, 200);
+    assert.deepEqual(await smsEvents(t, user), [{ event: 'sms.sent', reason: undefined }]);
+  });
+
+  for (const mode of ['error500', 'hang'] as const) {
+    test(`when Twilio ${mode === 'hang' ? 'does not answer' : 'fails'}, the user is told and may ask again at once`, async () => {
+      const phone = mode === 'hang' ? '+8613800138011' : '+8613800138010';
+      const user = await buildUser(t.s, { phone });
+      fake.requests.length = 0;
+      fake.setMode(mode);
+      let c: WebClient;
+      try {
+        const step = await submitPassword(t, user);
+        c = step.c;
+        // TWILIO_TIMEOUT_MS is 1.5 s: the sign-in page must not wait for the SDK's own 30 s.
+        assert.ok(step.ms < 6000, `password step took ${step.ms} ms`);
+      } finally {
+        fake.setMode('ok');
+      }
+      assert.equal(fake.requests.length, 1, 'one attempt reached Twilio');
+      assert.equal(fake.requests[0]!.path, MESSAGES_PATH);
+
+      const page = await c.get('/login/code');
+      assert.equal(page.status, 200);
+      assert.match(textOf(page.text), /The code could not be sent\. Please try again in a moment\./);
+      assert.doesNotMatch(textOf(page.text), /Send a new code in \d+ s/, 'no resend wait is started');
+      assert.deepEqual(await smsEvents(t, user), [{ event: 'sms.failed', reason: 'send_failed' }]);
+
+      // A code that was never delivered cannot be used.
+      const guess = await c.post('/login/code', { code: codeIn(fake.requests[0]!) });
+      assert.equal(guess.status, 401);
+
+      const resend = await c.post('/login/code/resend');
+      assert.equal(resend.status, 303);
+      assert.equal(resend.headers.location, '/login/code');
+      assert.equal(fake.requests.length, 2, 'the immediate resend went out');
+      assert.equal(fake.requests[1]!.form.To, phone);
+      const again = await c.get('/login/code');
+      assert.match(textOf(again.text), /A new code is on its way\./);
+      assert.doesNotMatch(textOf(again.text), /could not be sent/);
+      assert.deepEqual(await smsEvents(t, user), [
+        { event: 'sms.failed', reason: 'send_failed' },
+        { event: 'sms.sent', reason: undefined },
+      ]);
+
+      const done = await c.post('/login/code', { code: codeIn(fake.requests[1]!) });
+      assert.equal(done.status, 303);
+      assert.equal(done.headers.location, '/');
+      assert.equal((await c.get('/settings/security')).status, 200);
+    });
+  }
+
+  test('after a failed send the code page does not claim a code was sent', async () => {
+    const user = await buildUser(t.s, { phone: '+8613800138012' });
+    fake.setMode('error500');
+    let c: WebClient;
+    try {
+      c = (await submitPassword(t, user)).c;
+    } finally {
+      fake.setMode('ok');
+    }
+    const text = textOf((await c.get('/login/code')).text);
+    assert.match(text, /The code could not be sent/);
+    assert.doesNotMatch(text, /We sent a 6-digit code/);
+  });
+});
+
+describe('Twilio provider with a messaging service', () => {
+  let fake: FakeTwilio;
+  let t: TestApp;
+  before(async () => {
+    fake = await startFakeTwilio();
+    t = await startApp(twilioEnv(fake, { TWILIO_MESSAGING_SERVICE_SID: MESSAGING_SERVICE_SID }), { sms: undefined });
+  });
+  after(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  test('sends MessagingServiceSid instead of From', async () => {
+    const user = await buildUser(t.s, { phone: '+14155550123' });
+    const { c } = await submitPassword(t, user);
+    assert.equal(fake.requests.length, 1);
+    const [req] = fake.requests;
+    assert.equal(req!.path, MESSAGES_PATH);
+    assert.deepEqual(req!.auth, { user: ACCOUNT_SID, pass: AUTH_TOKEN });
+    assert.equal(req!.form.To, '+14155550123');
+    assert.equal(req!.form.MessagingServiceSid, MESSAGING_SERVICE_SID);
+    assert.equal(req!.form.From, undefined);
+    await c.get('/login/code');
+    const done = await c.post('/login/code', { code: codeIn(req!) });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.location, '/');
+  });
+});

@@ -1,0 +1,41 @@
+import type { Express } from 'express';
+import { createApp } from '../../src/http/app.ts';
+import type { ServiceOverrides } from '../../src/services.ts';
+import { startServices, type TestServices } from './services.ts';
+import { WebClient } from './client.ts';
+import { PASSWORD } from './factories.ts';
+
+export interface TestApp {
+  s: TestServices;
+  app: Express;
+  client(headers?: Record<string, string>): WebClient;
+  /** signIn logs a client in with the password and, when a phone is bound, the texted code. */
+  signIn(email: string, opts?: { trust?: boolean; client?: WebClient }): Promise<WebClient>;
+  close(): Promise<void>;
+}
+
+export async function startApp(env: Record<string, string> = {}, overrides: ServiceOverrides = {}): Promise<TestApp> {
+  const s = await startServices(env, overrides);
+  const app = createApp(s);
+  const client = (headers: Record<string, string> = {}) => new WebClient(app, { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36', ...headers });
+  return {
+    s,
+    app,
+    client,
+    async signIn(email, opts = {}) {
+      const c = opts.client ?? client();
+      await c.get('/login');
+      const res = await c.post('/login', { email, password: PASSWORD });
+      if (res.headers.location === '/login/code') {
+        await c.get('/login/code');
+        const done = await c.post('/login/code', { code: s.lastCode(), ...(opts.trust ? { trust: 'on' } : {}) });
+        if (done.status !== 303) throw new Error(`code step failed: ${done.status}`);
+      } else if (res.status !== 303) {
+        throw new Error(`password step failed: ${res.status}`);
+      }
+      await c.get('/');
+      return c;
+    },
+    close: () => s.close(),
+  };
+}

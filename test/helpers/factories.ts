@@ -1,0 +1,24 @@
+import type { Services } from '../../src/services.ts';
+import type { User } from '../../src/users/repo.ts';
+
+let n = 0;
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** buildUser creates an account with a unique address and the shared test password. */
+export async function buildUser(s: Services, opts: { phone?: string; admin?: boolean; require2fa?: boolean; disabled?: boolean } = {}): Promise<User> {
+  n += 1;
+  const user = await s.userService.create({ email: `user${n}-${process.pid}@example.test`, password: PASSWORD, isAdmin: opts.admin });
+  if (opts.phone) await s.phones.save(user.id, opts.phone);
+  if (opts.require2fa !== undefined) await s.users.update(user.id, { require2fa: opts.require2fa });
+  if (opts.disabled) await s.users.update(user.id, { disabled: true });
+  return (await s.users.load(user.id))!;
+}
+
+/** eventsOf lists audit events (oldest first), for one user or for everyone. */
+export async function eventsOf(s: Services, userId?: string) {
+  const { auditEvents } = await import('../../src/db/schema/index.ts');
+  const { asc, eq } = await import('drizzle-orm');
+  const q = s.db.select().from(auditEvents);
+  return (userId ? q.where(eq(auditEvents.userId, userId)) : q).orderBy(asc(auditEvents.id));
+}
