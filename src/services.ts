@@ -15,6 +15,10 @@ import { createSmsSender, type SmsSender } from './twofactor/sms/sender.ts';
 import { TrustedDevices } from './twofactor/trusted.ts';
 import { SmsVerification } from './twofactor/sms/service.ts';
 import { PasswordLogin } from './auth/login.ts';
+import { AppPasswordRepo } from './apppasswords/repo.ts';
+import { AppPasswords } from './apppasswords/service.ts';
+import { MailAuthenticator } from './mailauth/authenticate.ts';
+import { LoginCache } from './mailauth/cache.ts';
 
 /** Services is everything a request handler may use, built once at start. */
 export interface Services {
@@ -34,6 +38,8 @@ export interface Services {
   trusted: TrustedDevices;
   smsVerification: SmsVerification;
   passwordLogin: PasswordLogin;
+  appPasswords: AppPasswords;
+  mailAuth: MailAuthenticator;
 }
 
 export interface ServiceOverrides {
@@ -53,6 +59,17 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   const codeKey = createHmac('sha256', sessionSecret).update('postern sms codes').digest();
   const codes = new SmsCodes(db, sms, config, codeKey);
   const regulator = new Regulator(db, overrides.rules ?? DEFAULT_RULES);
+  const phones = new Phones(db);
+  const appPasswords = new AppPasswords(new AppPasswordRepo(db), audit);
+  const mailAuth = new MailAuthenticator({
+    users,
+    phones,
+    appPasswords,
+    regulator,
+    audit,
+    mainPasswordAllowed: async () => (await users.loadSetting('mail_main_password')) !== 'off',
+    cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
+  });
   return {
     config,
     log,
@@ -64,12 +81,14 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     sessions: new DbSessionStore(db),
     users,
     userService: new UserService(users, audit),
-    phones: new Phones(db),
+    phones,
     sms,
     codes,
     trusted: new TrustedDevices(db, config.TRUSTED_DEVICE_DAYS),
     smsVerification: new SmsVerification(codes, audit, config.SERVICE_NAME),
     passwordLogin: new PasswordLogin(users, regulator, audit),
+    appPasswords,
+    mailAuth,
   };
 }
 

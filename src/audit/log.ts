@@ -29,7 +29,13 @@ export type AuditEventName =
   | 'device.revoked_all'
   | 'password.changed'
   | 'policy.changed'
-  | 'user.created';
+  | 'user.created'
+  | 'apppassword.created'
+  | 'apppassword.revoked'
+  | 'apppassword.revoked_all'
+  | 'mail.login_ok'
+  | 'mail.login_failed'
+  | 'mail.throttled';
 
 export interface AuditEntry {
   event: AuditEventName;

@@ -161,6 +161,7 @@ export function authHandlers(s: Services) {
       await s.users.update(user.id, { passwordHash: await hashPassword(form.data.password), passwordChangedAt: new Date() });
       const revoked = await s.trusted.revokeAll(user.id);
       const origin = originOf(req);
+      await s.appPasswords.revokeAll(user, origin, 'password_changed');
       await s.audit.record({ event: 'password.changed', userId: user.id, account: user.email, origin, details: { trustedDevicesRevoked: revoked } });
       if (form.data.endOthers) await s.sessions.destroyForUser(user.id, req.sessionID);
       flash(req, 'ok', 'password.changed');

@@ -152,6 +152,19 @@ describe('postern command line', () => {
     assert.match(r.stderr, /user add <email> \[--admin\]/);
   });
 
+  test('with the database unreachable it fails saying why', async () => {
+    const saved = env;
+    env = { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postern' };
+    try {
+      const r = await postern(['user', 'list']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ECONNREFUSED/, `the cause is not named in:\n${r.stderr}`);
+      assert.equal(r.stdout, '');
+    } finally {
+      env = saved;
+    }
+  });
+
   test('no command at all prints the usage and exits 0', async () => {
     const r = await postern([]);
     assert.equal(r.code, 0);

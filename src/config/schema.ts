@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const bool = z
@@ -56,10 +57,31 @@ export const configSchema = z
     // Trusted browsers
     TRUSTED_DEVICE_DAYS: positiveInt.max(90).default(7),
 
+    // Mail logins (nginx auth_http / Dovecot Lua passdb) and the mail backend
+    MAILAUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    IMAP_HOST: z.string().min(1).default('127.0.0.1'),
+    IMAP_PORT: port.default(143),
+    SUBMISSION_HOST: z.string().min(1).default('127.0.0.1'),
+    SUBMISSION_PORT: port.default(587),
+    MAIL_MASTER_USER: z.string().regex(/^[^\s*]+$/, 'must not contain spaces or *').optional(),
+    MAIL_MASTER_PASSWORD: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+    MAIL_LOGIN_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+    // What mail clients are told to connect to (autoconfig, Apple profile, the settings page)
+    MAIL_CLIENT_HOST: z.string().min(1).optional(),
+    MAIL_CLIENT_IMAP_PORT: port.default(993),
+    MAIL_CLIENT_SMTP_PORT: port.default(587),
+
     // Logging
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
   .superRefine((c, ctx) => {
+    for (const key of ['IMAP_HOST', 'SUBMISSION_HOST'] as const) {
+      // nginx's auth_http wants an address in Auth-Server, not a name.
+      if (c.MAILAUTH_SECRET && !isIP(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an IP address (nginx needs an address)' });
+    }
+    if (c.MAILAUTH_SECRET && (!c.MAIL_MASTER_USER || !c.MAIL_MASTER_PASSWORD)) {
+      ctx.addIssue({ code: 'custom', path: ['MAIL_MASTER_USER'], message: 'MAIL_MASTER_USER and MAIL_MASTER_PASSWORD are required when MAILAUTH_SECRET is set' });
+    }
     if (c.SMS_PROVIDER !== 'twilio') return;
     for (const key of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'] as const) {
       if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when SMS_PROVIDER=twilio' });

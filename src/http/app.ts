@@ -5,7 +5,7 @@ import type { Services } from '../services.ts';
 import { isHttps } from '../config/load.ts';
 import { authMiddleware, flashMiddleware, localeMiddleware } from './context.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
-import { routes } from './routes.ts';
+import { mailclientRoutes, mailauthRoutes, routes } from './routes.ts';
 import { csrfProtection, sameOrigin, securityHeaders } from './security.ts';
 import { sessionMiddleware } from './session.ts';
 
@@ -30,6 +30,10 @@ export function createApp(s: Services): express.Express {
       res.status(503).json({ ok: false });
     }
   });
+
+  // Machine endpoints: no session and no CSRF token; a shared secret or nothing secret at all.
+  app.use('/mailauth', mailauthRoutes(s));
+  app.use(mailclientRoutes(s));
 
   // Page defaults first, so even a request refused by the body parser renders a full page.
   app.use((req, res, next) => {

@@ -3,6 +3,11 @@ import type { Services } from '../services.ts';
 import { authHandlers } from '../auth/handlers.ts';
 import { twoFactorHandlers } from '../twofactor/handlers.ts';
 import { homeHandlers } from '../home/handlers.ts';
+import { appPasswordHandlers } from '../apppasswords/handlers.ts';
+import { mailclientHandlers } from '../mailclient/handlers.ts';
+import { nginxAuthHandler } from '../mailauth/nginx.ts';
+import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
+import { webmailRoutes } from '../webmail/routes.ts';
 import { elevated, enroll, guest, pending2fa, session } from './guards.ts';
 
 /**
@@ -14,13 +19,7 @@ export function routes(s: Services): express.Router {
   const auth = authHandlers(s);
   const tf = twoFactorHandlers(s);
   const home = homeHandlers(s);
-  const h = (fn: (req: express.Request, res: express.Response) => unknown): RequestHandler => async (req, res, next) => {
-    try {
-      await fn(req, res);
-    } catch (err) {
-      next(err);
-    }
-  };
+  const ap = appPasswordHandlers(s);
 
   // Signing in
   r.get('/login', guest, h(auth.showLogin));
@@ -51,6 +50,42 @@ export function routes(s: Services): express.Router {
   r.post('/settings/security/devices/:id/revoke', session, h(tf.revokeDevice));
   r.get('/settings/password', elevated, h(auth.showPassword));
   r.post('/settings/password', elevated, h(auth.changePassword));
+  r.get('/settings/app-passwords', session, h(ap.list));
+  r.post('/settings/app-passwords', elevated, h(ap.create));
+  r.post('/settings/app-passwords/profile', session, h(ap.profile));
+  r.post('/settings/app-passwords/revoke-all', session, h(ap.revokeAll));
+  r.post('/settings/app-passwords/:id/revoke', session, h(ap.revoke));
+
+  // Webmail: mailboxes and shared mailboxes (guards declared in webmail/routes.ts)
+  r.use(webmailRoutes(s));
 
   return r;
+}
+
+/** mailauthRoutes are asked by nginx and Dovecot about every mail login; the shared secret guards them. */
+export function mailauthRoutes(s: Services): express.Router {
+  const r = express.Router();
+  r.get('/nginx', h(nginxAuthHandler(s.config, s.mailAuth)));
+  r.post('/dovecot', express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), h(dovecotAuthHandler(s.config, s.mailAuth, s.users)));
+  return r;
+}
+
+/** mailclientRoutes publish client settings; public, like a mail provider's. */
+export function mailclientRoutes(s: Services): express.Router {
+  const r = express.Router();
+  const mc = mailclientHandlers(s);
+  r.get('/.well-known/autoconfig/mail/config-v1.1.xml', mc.autoconfig);
+  r.get('/mail/config-v1.1.xml', mc.autoconfig);
+  return r;
+}
+
+/** h passes a handler's rejection to the error handler. */
+function h(fn: (req: express.Request, res: express.Response) => unknown): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      await fn(req, res);
+    } catch (err) {
+      next(err);
+    }
+  };
 }

@@ -1,5 +1,10 @@
-import { en } from './en.ts';
-import { zhCN } from './zh-CN.ts';
+import { en as core } from './en.ts';
+import { zhCN as coreZh } from './zh-CN.ts';
+import { webmailEn } from './webmail.en.ts';
+import { webmailZhCN } from './webmail.zh-CN.ts';
+
+const en = { ...core, ...webmailEn };
+const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN };
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];

@@ -2,3 +2,4 @@ export * from './users.ts';
 export * from './twofactor.ts';
 export * from './audit.ts';
 export * from './sessions.ts';
+export * from './apppasswords.ts';

@@ -1,0 +1,60 @@
+import { and, asc, count, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { appPasswords } from '../db/schema/index.ts';
+
+export type AppPassword = typeof appPasswords.$inferSelect;
+export type Scope = 'imap' | 'smtp';
+
+/** AppPasswordRepo holds the queries on client-specific passwords. */
+export class AppPasswordRepo {
+  constructor(private readonly db: Db) {}
+
+  async list(userId: string): Promise<AppPassword[]> {
+    return this.db.select().from(appPasswords).where(eq(appPasswords.userId, userId)).orderBy(asc(appPasswords.createdAt));
+  }
+
+  async count(userId: string): Promise<number> {
+    const [row] = await this.db.select({ n: count() }).from(appPasswords).where(eq(appPasswords.userId, userId));
+    return row?.n ?? 0;
+  }
+
+  async loadBySelector(userId: string, selector: string): Promise<AppPassword | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(appPasswords)
+      .where(and(eq(appPasswords.userId, userId), eq(appPasswords.selector, selector)))
+      .limit(1);
+    return row;
+  }
+
+  async load(userId: string, id: string): Promise<AppPassword | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(appPasswords)
+      .where(and(eq(appPasswords.userId, userId), eq(appPasswords.id, id)))
+      .limit(1);
+    return row;
+  }
+
+  async save(row: typeof appPasswords.$inferInsert): Promise<AppPassword> {
+    const [saved] = await this.db.insert(appPasswords).values(row).returning();
+    return saved!;
+  }
+
+  async delete(userId: string, id: string): Promise<AppPassword | undefined> {
+    const [row] = await this.db
+      .delete(appPasswords)
+      .where(and(eq(appPasswords.userId, userId), eq(appPasswords.id, id)))
+      .returning();
+    return row;
+  }
+
+  async deleteAll(userId: string): Promise<number> {
+    const rows = await this.db.delete(appPasswords).where(eq(appPasswords.userId, userId)).returning({ id: appPasswords.id });
+    return rows.length;
+  }
+
+  async updateLastUsed(id: string, at: Date, ip: string, protocol: string): Promise<void> {
+    await this.db.update(appPasswords).set({ lastUsedAt: at, lastUsedIp: ip, lastUsedProtocol: protocol }).where(eq(appPasswords.id, id));
+  }
+}

@@ -1,0 +1,97 @@
+import argon2 from 'argon2';
+import type { AuditLog, Origin } from '../audit/log.ts';
+import { ARGON2_OPTIONS } from '../auth/password.ts';
+import type { User } from '../users/repo.ts';
+import type { AppPassword, AppPasswordRepo, Scope } from './repo.ts';
+import { generateSecret, looksLikeAppPassword, normalizeSecret, selectorOf } from './secret.ts';
+
+export const MAX_PER_USER = 20;
+const LAST_USED_EVERY_MS = 60_000;
+
+export class AppPasswordError extends Error {
+  constructor(readonly key: 'apppasswords.limit' | 'apppasswords.name_required' | 'apppasswords.scope_required') {
+    super(key);
+  }
+}
+
+export interface NewAppPassword {
+  name: string;
+  scopes: Scope[];
+  expiresAt?: Date;
+}
+
+/**
+ * AppPasswords creates, lists, checks and revokes client-specific passwords.
+ * A secret exists in clear only in the answer to create(); afterwards only its
+ * argon2id hash and selector remain.
+ */
+export class AppPasswords {
+  constructor(
+    private readonly repo: AppPasswordRepo,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(user: User, input: NewAppPassword, origin: Origin): Promise<{ secret: string; row: AppPassword }> {
+    const name = input.name.trim();
+    if (!name) throw new AppPasswordError('apppasswords.name_required');
+    if (!input.scopes.length) throw new AppPasswordError('apppasswords.scope_required');
+    if ((await this.repo.count(user.id)) >= MAX_PER_USER) throw new AppPasswordError('apppasswords.limit');
+    let secret = generateSecret();
+    // A selector clash within one user would hide a password from lookup; draw again.
+    while (await this.repo.loadBySelector(user.id, selectorOf(secret))) secret = generateSecret();
+    const row = await this.repo.save({
+      userId: user.id,
+      name: name.slice(0, 60),
+      selector: selectorOf(secret),
+      hash: await argon2.hash(secret, ARGON2_OPTIONS),
+      scopes: [...new Set(input.scopes)].sort(),
+      expiresAt: input.expiresAt ?? null,
+    });
+    await this.audit.record({
+      event: 'apppassword.created',
+      userId: user.id,
+      account: user.email,
+      origin,
+      details: { name: row.name, scopes: row.scopes, expires: row.expiresAt?.toISOString() ?? null },
+    });
+    return { secret, row };
+  }
+
+  /**
+   * find returns the user's client-specific password matching `secret`, at the
+   * cost of one argon2 verification at most, or undefined.
+   */
+  async find(userId: string, secret: string): Promise<AppPassword | undefined> {
+    const normalized = normalizeSecret(secret);
+    if (!looksLikeAppPassword(normalized)) return undefined;
+    const row = await this.repo.loadBySelector(userId, selectorOf(normalized));
+    if (!row) return undefined;
+    return (await argon2.verify(row.hash, normalized).catch(() => false)) ? row : undefined;
+  }
+
+  /** noteUse records when, from where and over which protocol a password was last used, at most once a minute. */
+  async noteUse(row: AppPassword, ip: string, protocol: string, now = new Date()): Promise<void> {
+    if (row.lastUsedAt && now.getTime() - row.lastUsedAt.getTime() < LAST_USED_EVERY_MS && row.lastUsedIp === ip && row.lastUsedProtocol === protocol) return;
+    await this.repo.updateLastUsed(row.id, now, ip, protocol);
+  }
+
+  list(userId: string) {
+    return this.repo.list(userId);
+  }
+
+  load(userId: string, id: string) {
+    return this.repo.load(userId, id);
+  }
+
+  async revoke(user: User, id: string, origin?: Origin): Promise<AppPassword | undefined> {
+    const row = await this.repo.delete(user.id, id);
+    if (row) await this.audit.record({ event: 'apppassword.revoked', userId: user.id, account: user.email, origin, details: { name: row.name } });
+    return row;
+  }
+
+  async revokeAll(user: User, origin?: Origin, reason = 'user'): Promise<number> {
+    const n = await this.repo.deleteAll(user.id);
+    if (n) await this.audit.record({ event: 'apppassword.revoked_all', userId: user.id, account: user.email, origin, details: { count: n, reason } });
+    return n;
+  }
+}

@@ -1,0 +1,182 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './load.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const STACK_LINE = /^\s*at .*:\d+(:\d+)?\)?\s*$/m;
+
+/** problemsOf returns the problems loadConfig reports for env, keyed by variable. */
+function problemsOf(env: Record<string, string>): Record<string, string> {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    return Object.fromEntries(err.problems.map((p) => [p.slice(0, p.indexOf(':')), p.slice(p.indexOf(':') + 1).trim()]));
+  }
+  assert.fail('the configuration was accepted');
+}
+
+describe('loadConfig', () => {
+  test('lists every problem at once', () => {
+    const problems = problemsOf({ PORT: 'eighty', SMS_PROVIDER: 'twilio', DATABASE_URL: 'mysql://db.example.test/postern' });
+    assert.deepEqual(Object.keys(problems).sort(), ['DATABASE_URL', 'PORT', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM']);
+    assert.match(problems.DATABASE_URL!, /postgres:\/\//);
+    assert.match(problems.TWILIO_ACCOUNT_SID!, /required when SMS_PROVIDER=twilio/);
+    assert.match(problems.TWILIO_FROM!, /TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID/);
+  });
+
+  test('lists out-of-range values, malformed ids and a short secret together', () => {
+    const problems = problemsOf({
+      PORT: '70000',
+      TRUSTED_DEVICE_DAYS: '365',
+      SESSION_SECRET: 'too-short',
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC123',
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_FROM: '+15005550006',
+      LOG_LEVEL: 'chatty',
+    });
+    assert.deepEqual(Object.keys(problems).sort(), ['LOG_LEVEL', 'PORT', 'SESSION_SECRET', 'TRUSTED_DEVICE_DAYS', 'TWILIO_ACCOUNT_SID']);
+    assert.match(problems.SESSION_SECRET!, /at least 32 characters/);
+    assert.match(problems.TWILIO_ACCOUNT_SID!, /AC followed by 32 hex digits/);
+  });
+
+  test('the error message has one problem per line', () => {
+    assert.throws(
+      () => loadConfig({ PORT: '-1', SMS_PROVIDER: 'carrier-pigeon' }),
+      (err: Error) => {
+        const lines = err.message.split('\n');
+        assert.equal(lines[0], 'Invalid configuration:');
+        assert.equal(lines.length, 3);
+        assert.match(lines[1]!, /^ {2}- PORT: /);
+        assert.match(lines[2]!, /^ {2}- SMS_PROVIDER: /);
+        return true;
+      },
+    );
+  });
+
+  test('an empty environment gives the documented defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 8080);
+    assert.equal(c.HOST, '127.0.0.1');
+    assert.equal(c.TRUSTED_DEVICE_DAYS, 7);
+    assert.equal(c.SMS_PROVIDER, 'console');
+    assert.equal(c.SERVICE_NAME, 'Postern');
+    assert.equal(c.DATA_DIR, './data');
+    assert.equal(c.DATABASE_URL, undefined);
+    assert.equal(c.SESSION_SECRET, undefined);
+    assert.equal(c.TWILIO_API_BASE_URL, 'https://api.twilio.com');
+    assert.deepEqual(c.SMS_ALLOWED_COUNTRIES, []);
+  });
+
+  test('empty strings count as unset', () => {
+    const blank = loadConfig({
+      PORT: '',
+      TRUSTED_DEVICE_DAYS: '',
+      SMS_PROVIDER: '',
+      DATABASE_URL: '',
+      SESSION_SECRET: '',
+      TWILIO_ACCOUNT_SID: '',
+      TWILIO_API_BASE_URL: '',
+      LOG_LEVEL: '',
+    });
+    assert.deepEqual(blank, loadConfig({}));
+  });
+
+  test('reads numbers, lists and a Twilio messaging service', () => {
+    const c = loadConfig({
+      PORT: '8443',
+      TRUSTED_DEVICE_DAYS: '30',
+      SMS_ALLOWED_COUNTRIES: 'CN, HK ,,US',
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC' + 'a1'.repeat(16),
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_MESSAGING_SERVICE_SID: 'MG' + 'b2'.repeat(16),
+    });
+    assert.equal(c.PORT, 8443);
+    assert.equal(c.TRUSTED_DEVICE_DAYS, 30);
+    assert.deepEqual(c.SMS_ALLOWED_COUNTRIES, ['CN', 'HK', 'US']);
+    assert.equal(c.TWILIO_FROM, undefined);
+  });
+});
+
+describe('starting the server', () => {
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** start runs `npm start` with exactly env (plus PATH) and collects what it prints. */
+  function start(env: Record<string, string>) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'postern-config-'));
+    dirs.push(dataDir);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dataDir, DATA_DIR: dataDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const out = { stdout: '', stderr: '' };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    return { child, out, exited };
+  }
+
+  /** finish waits for the process to exit by itself, and kills it after `ms`. */
+  async function finish(run: ReturnType<typeof start>, ms = 30_000) {
+    const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
+    const result = await run.exited;
+    clearTimeout(timer);
+    assert.equal(result.signal, null, `still running after ${ms} ms\nstdout: ${run.out.stdout}\nstderr: ${run.out.stderr}`);
+    return { code: result.code, ...run.out };
+  }
+
+  test('with a bad environment it exits non-zero, listing every problem, without a stack trace', async () => {
+    const r = await finish(start({ PORT: 'eighty', SMS_PROVIDER: 'twilio', DATABASE_URL: 'mysql://db.example.test/postern' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Invalid configuration:/);
+    for (const key of ['PORT', 'DATABASE_URL', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM']) {
+      assert.match(r.stderr, new RegExp(`^ {2}- ${key}: `, 'm'), `${key} is not named in:\n${r.stderr}`);
+    }
+    assert.doesNotMatch(r.stderr, STACK_LINE);
+    assert.doesNotMatch(r.stdout, /Postern is listening/);
+  });
+
+  test('with an unreachable database it exits non-zero, saying why, without a stack trace', async () => {
+    const r = await finish(start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postern', SESSION_SECRET: 'config-test-secret-config-test-secret-01' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Could not open the database/);
+    assert.match(r.stderr, /ECONNREFUSED/, `the cause is not named in:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, STACK_LINE);
+  });
+
+  test('with PORT=0 it logs the address it actually listens on', async () => {
+    const run = start({ PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'config-test-secret-config-test-secret-01' });
+    const deadline = Date.now() + 60_000;
+    let line: { url?: string } | undefined;
+    while (!line) {
+      const found = run.out.stdout.split('\n').find((l) => l.includes('"Postern is listening"'));
+      if (found) line = JSON.parse(found) as { url?: string };
+      else if (run.child.exitCode !== null) assert.fail(`exited early: ${run.out.stderr}`);
+      else if (Date.now() > deadline) assert.fail(`never listened: ${run.out.stdout}${run.out.stderr}`);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      const url = new URL(line.url!);
+      assert.notEqual(url.port, '0', `logged ${line.url}`);
+      const res = await fetch(new URL('/healthz', url));
+      assert.equal(res.status, 200);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { users } from './users.ts';
+
+/**
+ * appPasswords are client-specific passwords for IMAP/SMTP clients. Only an
+ * argon2id hash is kept; `selector` (a short SHA-256 prefix of the password)
+ * finds the one row to verify without trying every hash of the user.
+ */
+export const appPasswords = pgTable(
+  'app_passwords',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    selector: text('selector').notNull(),
+    hash: text('hash').notNull(),
+    // Protocols it opens: imap, smtp.
+    scopes: text('scopes').array().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    lastUsedIp: text('last_used_ip'),
+    lastUsedProtocol: text('last_used_protocol'),
+  },
+  (t) => [index('app_passwords_user_selector').on(t.userId, t.selector)],
+);

@@ -1,0 +1,44 @@
+import net from 'node:net';
+
+/** freePort asks the kernel for an unused TCP port on 127.0.0.1 and releases it. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * waitForPorts resolves once every port accepts connections. It gives up when
+ * `gaveUp()` reports a reason (say, the daemon exited) or after `timeoutMs`.
+ */
+export async function waitForPorts(
+  ports: number[],
+  { timeoutMs = 10_000, gaveUp = (): string | undefined => undefined } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    while (!(await canConnect(port))) {
+      const reason = gaveUp();
+      if (reason) throw new Error(reason);
+      if (Date.now() > deadline) throw new Error(`port ${port} did not answer within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
