@@ -35,7 +35,15 @@ export type AuditEventName =
   | 'apppassword.revoked_all'
   | 'mail.login_ok'
   | 'mail.login_failed'
-  | 'mail.throttled';
+  | 'mail.throttled'
+  | 'share.granted'
+  | 'share.changed'
+  | 'share.revoked'
+  | 'delegate.viewed'
+  | 'delegate.sent'
+  | 'delegate.flagged'
+  | 'delegate.deleted'
+  | 'delegate.moved';
 
 export interface AuditEntry {
   event: AuditEventName;

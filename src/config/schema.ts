@@ -71,6 +71,13 @@ export const configSchema = z
     MAIL_CLIENT_IMAP_PORT: port.default(993),
     MAIL_CLIENT_SMTP_PORT: port.default(587),
 
+    // Outgoing mail from webmail: the SMTP relay sent messages go through
+    SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+    SMTP_PORT: port.default(25),
+    SMTP_SECURE: bool.default(false),
+    SMTP_USER: z.string().min(1).optional(),
+    SMTP_PASSWORD: z.string().min(1).optional(),
+
     // Logging
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })

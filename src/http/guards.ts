@@ -44,15 +44,24 @@ export function isElevated(req: Request): boolean {
   return at !== undefined && Date.now() - at < ELEVATED_TTL_MS;
 }
 
-/** elevated admits signed-in users with a fresh check; others are sent to verify first. */
-export const elevated: RequestHandler[] = [
-  session,
-  (req: Request, res: Response, next: NextFunction) => {
-    if (isElevated(req)) return next();
-    const back = req.method === 'GET' ? req.originalUrl : (req.get('referer') ? new URL(req.get('referer')!, 'http://x').pathname : '/settings/security');
-    res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(back)}`);
-  },
-];
+/**
+ * elevatedTo admits signed-in users with a fresh check; others are sent to
+ * verify first and then back to `page` (for a POST, the page its form is on;
+ * browsers send no Referer here, by policy).
+ */
+export function elevatedTo(page?: string): RequestHandler[] {
+  return [
+    session,
+    (req: Request, res: Response, next: NextFunction) => {
+      if (isElevated(req)) return next();
+      const back = page ?? (req.method === 'GET' ? req.originalUrl : req.path);
+      res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(back)}`);
+    },
+  ];
+}
+
+/** elevated is elevatedTo the requested page itself. */
+export const elevated = elevatedTo();
 
 /** admin admits signed-in administrators. */
 export const admin: RequestHandler[] = [

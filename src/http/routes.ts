@@ -8,7 +8,7 @@ import { mailclientHandlers } from '../mailclient/handlers.ts';
 import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
 import { webmailRoutes } from '../webmail/routes.ts';
-import { elevated, enroll, guest, pending2fa, session } from './guards.ts';
+import { elevated, elevatedTo, enroll, guest, pending2fa, session } from './guards.ts';
 
 /**
  * routes is the security map: every path, the guard that protects it and
@@ -39,9 +39,9 @@ export function routes(s: Services): express.Router {
   r.get('/settings/security', session, h(tf.overview));
   r.get('/settings/security/sms', session, h(tf.showSms));
   r.post('/settings/security/sms/send', session, h(tf.sendFirstSms));
-  r.post('/settings/security/sms/change', elevated, h(tf.sendSms));
+  r.post('/settings/security/sms/change', elevatedTo('/settings/security/sms'), h(tf.sendSms));
   r.post('/settings/security/sms/confirm', session, h(tf.confirmSms));
-  r.post('/settings/security/sms/unbind', elevated, h(tf.unbind));
+  r.post('/settings/security/sms/unbind', elevatedTo('/settings/security/sms'), h(tf.unbind));
   r.get('/settings/security/verify', session, h(tf.showVerify));
   r.post('/settings/security/verify/send', session, h(tf.sendVerify));
   r.post('/settings/security/verify', session, h(tf.verify));

@@ -1,0 +1,214 @@
+import { after, before, describe, mock, test } from 'node:test';
+import assert from 'node:assert/strict';
+import argon2 from 'argon2';
+import supertest from 'supertest';
+import { startApp, type TestApp } from '../../test/helpers/app.ts';
+import { buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
+import { createApp } from '../http/app.ts';
+import { createServices } from '../services.ts';
+import { openTestStore, testConfig } from '../../test/helpers/services.ts';
+import { createLogger } from '../log.ts';
+import type { User } from '../users/repo.ts';
+
+const SECRET = 'mailauth-shared-secret-0123456789';
+const MAIL_ENV = {
+  MAILAUTH_SECRET: SECRET,
+  IMAP_HOST: '127.0.0.1',
+  IMAP_PORT: '10143',
+  SUBMISSION_HOST: '127.0.0.2',
+  SUBMISSION_PORT: '10587',
+  MAIL_MASTER_USER: 'postern',
+  MAIL_MASTER_PASSWORD: 'master-pw-123',
+};
+
+let t: TestApp;
+before(async () => {
+  t = await startApp(MAIL_ENV);
+});
+after(() => t.close());
+
+/** nginxAsks sends what nginx's auth_http sends: URL-escaped credentials in headers. */
+function nginxAsks(user: string, pass: string, opts: { protocol?: string; ip?: string; secret?: string | null; app?: TestApp['app'] } = {}) {
+  const req = supertest(opts.app ?? t.app)
+    .get('/mailauth/nginx')
+    .set('Auth-Method', 'plain')
+    .set('Auth-User', encodeURIComponent(user))
+    .set('Auth-Pass', encodeURIComponent(pass))
+    .set('Auth-Protocol', opts.protocol ?? 'imap')
+    .set('Auth-Login-Attempt', '1')
+    .set('Client-IP', opts.ip ?? '192.0.2.10');
+  return opts.secret === null ? req : req.set('X-Mailauth-Secret', opts.secret ?? SECRET);
+}
+
+function dovecotAsks(form: Record<string, string>, secret: string | null = SECRET) {
+  const req = supertest(t.app).post('/mailauth/dovecot').type('form').send(form);
+  return secret === null ? req : req.set('X-Mailauth-Secret', secret);
+}
+
+async function withAppPassword(opts: { phone?: string; scopes?: ('imap' | 'smtp')[]; expiresAt?: Date } = {}): Promise<{ user: User; secret: string; id: string }> {
+  const user = await buildUser(t.s, { phone: opts.phone });
+  const { secret, row } = await t.s.appPasswords.create(user, { name: 'iPhone', scopes: opts.scopes ?? ['imap', 'smtp'], expiresAt: opts.expiresAt }, { ip: '127.0.0.1', userAgent: 'test' });
+  return { user, secret, id: row.id };
+}
+
+describe('the nginx auth_http endpoint', () => {
+  test('answers only callers with the shared secret', async () => {
+    const { user, secret } = await withAppPassword();
+    for (const bad of [null, 'wrong-secret-wrong-secret']) {
+      const res = await nginxAsks(user.email, secret, { secret: bad });
+      assert.notEqual(res.headers['auth-status'], 'OK');
+      assert.equal(res.headers['auth-user'], undefined);
+      assert.equal(res.headers['auth-pass'], undefined);
+    }
+  });
+
+  test('admits a client-specific password and hands nginx the master login', async () => {
+    const { user, secret } = await withAppPassword({ phone: '+8613200132000' });
+    const imap = await nginxAsks(user.email, secret);
+    assert.equal(imap.headers['auth-status'], 'OK');
+    assert.equal(imap.headers['auth-server'], '127.0.0.1');
+    assert.equal(imap.headers['auth-port'], '10143');
+    assert.equal(imap.headers['auth-user'], `${user.email}*postern`);
+    assert.equal(imap.headers['auth-pass'], 'master-pw-123');
+    const smtp = await nginxAsks(user.email.toUpperCase(), secret.toUpperCase().replace(/(.{4})/g, '$1 '), { protocol: 'smtp' });
+    assert.equal(smtp.headers['auth-status'], 'OK', 'spaces and case are ignored');
+    assert.equal(smtp.headers['auth-server'], '127.0.0.2');
+    assert.equal(smtp.headers['auth-port'], '10587');
+    const [row] = await t.s.appPasswords.list(user.id);
+    assert.equal(row!.lastUsedIp, '192.0.2.10');
+    assert.ok(row!.lastUsedAt);
+  });
+
+  test('refuses the main password once 2FA is on, pointing to client-specific passwords', async () => {
+    const user = await buildUser(t.s, { phone: '+8613200132001' });
+    const res = await nginxAsks(user.email, PASSWORD);
+    assert.match(res.headers['auth-status']!, /use a client-specific password/);
+    const wrong = await nginxAsks(user.email, 'not the password');
+    assert.equal(wrong.headers['auth-status'], 'Authentication failed.', 'the hint only follows a right password');
+  });
+
+  test('admits the main password without 2FA, until the administrator turns that off', async () => {
+    const user = await buildUser(t.s);
+    assert.equal((await nginxAsks(user.email, PASSWORD)).headers['auth-status'], 'OK');
+    await t.s.users.saveSetting('mail_main_password', 'off');
+    try {
+      assert.match((await nginxAsks(user.email, PASSWORD, { ip: '192.0.2.11' })).headers['auth-status']!, /client-specific password/);
+    } finally {
+      await t.s.users.saveSetting('mail_main_password', 'on');
+    }
+  });
+
+  test('unknown, disabled and wrong all get the same refusal', async () => {
+    const disabled = await buildUser(t.s, { disabled: true });
+    const { user, secret } = await withAppPassword();
+    const answers = await Promise.all([
+      nginxAsks('nobody@example.test', secret),
+      nginxAsks(disabled.email, PASSWORD),
+      nginxAsks(user.email, 'abcdabcdabcdabcd'),
+    ]);
+    for (const res of answers) assert.equal(res.headers['auth-status'], 'Authentication failed.');
+    const smtp = await nginxAsks('nobody@example.test', 'x', { protocol: 'smtp' });
+    assert.equal(smtp.headers['auth-error-code'], '535 5.7.8');
+  });
+
+  test('refuses a password outside its scope or past its expiry', async () => {
+    const reader = await withAppPassword({ scopes: ['imap'] });
+    assert.equal((await nginxAsks(reader.user.email, reader.secret)).headers['auth-status'], 'OK');
+    assert.equal((await nginxAsks(reader.user.email, reader.secret, { protocol: 'smtp' })).headers['auth-status'], 'Authentication failed.');
+    const old = await withAppPassword({ expiresAt: new Date(Date.now() - 1000) });
+    assert.equal((await nginxAsks(old.user.email, old.secret)).headers['auth-status'], 'Authentication failed.');
+  });
+
+  test('a revoked password stops at the next login, even one answered from the cache', async () => {
+    const { user, secret, id } = await withAppPassword();
+    assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
+    assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
+    await t.s.appPasswords.revoke(user, id);
+    assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'Authentication failed.');
+  });
+
+  test('costs one argon2 verification at most, and none for a reconnect', async () => {
+    const { user, secret } = await withAppPassword({ phone: '+8613200132002' });
+    const verify = mock.method(argon2, 'verify');
+    try {
+      await nginxAsks(user.email, secret, { ip: '192.0.2.20' });
+      assert.equal(verify.mock.callCount(), 1, 'first login');
+      await nginxAsks(user.email, secret, { ip: '192.0.2.20' });
+      await nginxAsks(user.email, secret, { ip: '192.0.2.20', protocol: 'imap' });
+      assert.equal(verify.mock.callCount(), 1, 'reconnects cost no hash');
+      await nginxAsks(user.email, PASSWORD, { ip: '192.0.2.20' });
+      assert.equal(verify.mock.callCount(), 2, 'the main password: one');
+      await nginxAsks(user.email, 'zzzzzzzzzzzzzzzz', { ip: '192.0.2.20' });
+      assert.equal(verify.mock.callCount(), 3, 'an app-password-shaped miss: one');
+    } finally {
+      verify.mock.restore();
+    }
+  });
+
+  test('throttles repeated failures and answers with a wait', async () => {
+    const { user, secret } = await withAppPassword();
+    for (let i = 0; i < 5; i++) await nginxAsks(user.email, 'wrong-password-' + i, { ip: '198.51.100.7' });
+    const res = await nginxAsks(user.email, secret, { ip: '198.51.100.7' });
+    assert.match(res.headers['auth-status']!, /Too many failed logins/);
+    assert.ok(Number(res.headers['auth-wait']) >= 1);
+    const events = await eventsOf(t.s);
+    assert.ok(events.some((e) => e.event === 'mail.throttled' && e.account === user.email && e.ip === '198.51.100.7'));
+  });
+
+  test('every decision is audited', async () => {
+    const { user, secret } = await withAppPassword();
+    await nginxAsks(user.email, secret, { ip: '203.0.113.50' });
+    await nginxAsks(user.email, 'nope', { ip: '203.0.113.50', protocol: 'smtp' });
+    const events = (await eventsOf(t.s, user.id)).filter((e) => e.event.startsWith('mail.'));
+    assert.deepEqual(
+      events.map((e) => [e.event, e.ip, e.details?.protocol]),
+      [
+        ['mail.login_ok', '203.0.113.50', 'imap'],
+        ['mail.login_failed', '203.0.113.50', 'smtp'],
+      ],
+    );
+  });
+
+  test('fails closed when the database is down: a temporary failure, never OK', async () => {
+    const store = await openTestStore();
+    const s = await createServices(testConfig(MAIL_ENV), createLogger('silent'), { store });
+    const app = createApp(s);
+    const user = await s.userService.create({ email: 'down@example.test', password: PASSWORD });
+    const { secret } = await s.appPasswords.create(user, { name: 'x', scopes: ['imap', 'smtp'] }, { ip: '127.0.0.1', userAgent: '' });
+    assert.equal((await nginxAsks(user.email, secret, { app })).headers['auth-status'], 'OK');
+    await store.dispose();
+    for (const protocol of ['imap', 'smtp']) {
+      const res = await nginxAsks(user.email, secret, { app, protocol });
+      assert.equal(res.headers['auth-status'], 'Temporary authentication failure. Try again later.');
+      if (protocol === 'smtp') assert.equal(res.headers['auth-error-code'], '454 4.7.0');
+    }
+  });
+});
+
+describe('the Dovecot Lua endpoint', () => {
+  test('decides plaintext logins by status, with the text for the client in the body', async () => {
+    const { user, secret } = await withAppPassword({ phone: '+8613200132003' });
+    const ok = await dovecotAsks({ user: user.email, password: secret, protocol: 'imap', client_ip: '192.0.2.30', master: '' });
+    assert.equal(ok.status, 200);
+    const main = await dovecotAsks({ user: user.email, password: PASSWORD, protocol: 'smtp', client_ip: '192.0.2.30', master: '' });
+    assert.equal(main.status, 403);
+    assert.match(main.text, /use a client-specific password/);
+    const wrong = await dovecotAsks({ user: user.email, password: 'nope', protocol: 'imap', client_ip: '192.0.2.30', master: '' });
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.text, '');
+  });
+
+  test('for master logins says only whether the mailbox owner may be opened', async () => {
+    const user = await buildUser(t.s);
+    const disabled = await buildUser(t.s, { disabled: true });
+    assert.equal((await dovecotAsks({ user: user.email, protocol: 'imap', master: 'postern' })).status, 200);
+    assert.equal((await dovecotAsks({ user: disabled.email, protocol: 'imap', master: 'postern' })).status, 404);
+    assert.equal((await dovecotAsks({ user: 'ghost@example.test', protocol: 'imap', master: 'postern' })).status, 404);
+  });
+
+  test('refuses callers without the secret and malformed requests', async () => {
+    const user = await buildUser(t.s);
+    assert.equal((await dovecotAsks({ user: user.email, password: PASSWORD, protocol: 'imap' }, null)).status, 401);
+    assert.equal((await dovecotAsks({ password: PASSWORD })).status, 400);
+  });
+});

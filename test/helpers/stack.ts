@@ -1,0 +1,82 @@
+import type { Server } from 'node:http';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { createApp } from '../../src/http/app.ts';
+import { freePort, startDovecot, startNginx, startSmtpSink, type DovecotInstance, type NginxInstance, type SmtpSink } from '../harness/index.ts';
+import { startServices, type TestServices } from './services.ts';
+
+export const MAILAUTH_SECRET = 'stack-mailauth-secret-0123456789';
+
+export interface MailStack {
+  s: TestServices;
+  url: string;
+  dovecot: DovecotInstance;
+  nginx: NginxInstance;
+  sink: SmtpSink;
+  stop(): Promise<void>;
+}
+
+/**
+ * startMailStack runs the whole chain on 127.0.0.1: an SMTP sink as the
+ * relay, Dovecot (master user, Lua passdb asking Postern), Postern itself on
+ * a real port, and nginx's mail proxy asking Postern about every login.
+ */
+export async function startMailStack(env: Record<string, string> = {}): Promise<MailStack> {
+  const sink = await startSmtpSink();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url, secret: MAILAUTH_SECRET } });
+  const s = await startServices({
+    MAILAUTH_SECRET,
+    IMAP_HOST: '127.0.0.1',
+    IMAP_PORT: String(dovecot.imapPort),
+    SUBMISSION_HOST: '127.0.0.1',
+    SUBMISSION_PORT: String(dovecot.submissionPort),
+    MAIL_MASTER_USER: dovecot.masterUser,
+    MAIL_MASTER_PASSWORD: dovecot.masterPassword,
+    ...env,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const srv = createApp(s).listen(port, '127.0.0.1', () => resolve(srv));
+  });
+  const nginx = await startNginx({ postern: { url, secret: MAILAUTH_SECRET } });
+  return {
+    s,
+    url,
+    dovecot,
+    nginx,
+    sink,
+    async stop() {
+      await nginx.stop();
+      await dovecot.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await s.close().catch(() => {});
+      await sink.stop();
+    },
+  };
+}
+
+/** imapLogin connects like a mail client; it resolves to the open client or rejects with the server's answer. */
+export async function imapLogin(port: number, user: string, pass: string): Promise<ImapFlow> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, logger: false, auth: { user, pass } });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** imapRefusal returns the text the server refused a login with (and fails if it was admitted). */
+export async function imapRefusal(port: number, user: string, pass: string): Promise<string> {
+  try {
+    const client = await imapLogin(port, user, pass);
+    await client.logout();
+  } catch (err) {
+    const e = err as { responseText?: string; message: string };
+    return e.responseText ?? e.message;
+  }
+  throw new Error(`${user} was admitted`);
+}
+
+export function smtpTransport(port: number, user: string, pass: string) {
+  return nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, auth: { user, pass }, connectionTimeout: 10_000 });
+}
