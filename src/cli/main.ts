@@ -15,6 +15,9 @@ const USAGE = `Usage: postern <command>
   user list               list accounts with admin, disabled and 2FA state
   policy require-2fa <on|off> [--user <email>]
                           force two-step verification for everyone, or for one user
+  policy mail-main-password <on|off>
+                          whether users without two-step verification may use
+                          their main password in mail apps (default on)
 
 The database is the one the server uses (DATABASE_URL, or the embedded one
 under DATA_DIR). With the embedded database, stop the server first.`;
@@ -65,6 +68,16 @@ async function run(s: Services, argv: string[]): Promise<void> {
     if (values.user && !target) throw new UsageError(`No account ${values.user}.`);
     await s.userService.setRequire2fa(arg === 'on', target, undefined, 'cli');
     console.log(`Two-step verification is now ${arg === 'on' ? 'required' : 'not required'} for ${target ? target.email : 'everyone'}.`);
+    return;
+  }
+  if (group === 'policy' && verb === 'mail-main-password' && (arg === 'on' || arg === 'off')) {
+    await s.users.saveSetting('mail_main_password', arg);
+    await s.audit.record({ event: 'policy.changed', account: 'cli', details: { mailMainPassword: arg === 'on' } });
+    console.log(
+      arg === 'on'
+        ? 'Mail apps may use the main password of users without two-step verification.'
+        : 'Mail apps now need a client-specific password for everyone.',
+    );
     return;
   }
   throw new UsageError(values.help ? '' : 'Unknown command.');

@@ -26,7 +26,7 @@ export type MailAuthResult =
 /** Texts mail clients show. Plain ASCII, because IMAP and SMTP replies are. */
 export const MAIL_MESSAGES = {
   refused: 'Authentication failed.',
-  useAppPassword: 'Two-step verification is on: use a client-specific password (webmail: Settings > Mailbox password).',
+  useAppPassword: 'Two-step verification is on: use a client-specific password (webmail: Settings > Client-specific passwords).',
   throttled: 'Too many failed logins. Try again later.',
   tempfail: 'Temporary authentication failure. Try again later.',
 } as const;
