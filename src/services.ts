@@ -19,6 +19,7 @@ import { AppPasswordRepo } from './apppasswords/repo.ts';
 import { AppPasswords } from './apppasswords/service.ts';
 import { MailAuthenticator } from './mailauth/authenticate.ts';
 import { LoginCache } from './mailauth/cache.ts';
+import { createWebmail, type WebmailServices } from './webmail/wiring.ts';
 
 /** Services is everything a request handler may use, built once at start. */
 export interface Services {
@@ -40,6 +41,8 @@ export interface Services {
   passwordLogin: PasswordLogin;
   appPasswords: AppPasswords;
   mailAuth: MailAuthenticator;
+  /** Webmail and shared mailboxes: the IMAP pool, the SMTP relay and the grants (see webmail/wiring.ts). */
+  mail: WebmailServices;
 }
 
 export interface ServiceOverrides {
@@ -89,6 +92,7 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     passwordLogin: new PasswordLogin(users, regulator, audit),
     appPasswords,
     mailAuth,
+    mail: createWebmail(config, log, db, users, audit),
   };
 }
 

@@ -8,6 +8,7 @@ import { errorHandler, notFoundHandler } from './errors.ts';
 import { mailclientRoutes, mailauthRoutes, routes } from './routes.ts';
 import { csrfProtection, sameOrigin, securityHeaders } from './security.ts';
 import { sessionMiddleware } from './session.ts';
+import { composeUploads } from '../webmail/uploads.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -49,6 +50,8 @@ export function createApp(s: Services): express.Express {
   app.use(sessionMiddleware(s.config, s.sessions, s.sessionSecret));
   app.use(flashMiddleware);
   app.use(sameOrigin);
+  // Multipart compose forms are parsed before the CSRF check, so their token is checked like any form's.
+  app.use(composeUploads);
   app.use(csrfProtection);
   app.use(authMiddleware(s));
   app.use(routes(s));

@@ -3,3 +3,4 @@ export * from './twofactor.ts';
 export * from './audit.ts';
 export * from './sessions.ts';
 export * from './apppasswords.ts';
+export * from './sharing.ts';

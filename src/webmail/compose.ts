@@ -1,0 +1,173 @@
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import type { ParsedMail, AddressObject } from 'mailparser';
+import type { User } from '../users/repo.ts';
+import type { Level } from '../sharing/policy.ts';
+
+/** Attachment is a file going out with a message. */
+export interface OutgoingAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
+/** Draft is what the compose form holds: enough to send it, or to show it again when sending failed. */
+export interface Draft {
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  body: string;
+  inReplyTo?: string;
+  references?: string;
+}
+
+export type ReplyMode = 'reply' | 'all' | 'forward';
+
+const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
+
+/** parseRecipients splits a typed address list; undefined when any entry is not an address. */
+export function parseRecipients(text: string): Array<{ name: string; address: string }> | undefined {
+  const flat: Array<{ name: string; address: string }> = [];
+  const walk = (list: ReturnType<typeof addressparser>) => {
+    for (const a of list) {
+      if ('group' in a && a.group) walk(a.group);
+      else flat.push({ name: a.name ?? '', address: ('address' in a ? a.address : '') ?? '' });
+    }
+  };
+  walk(addressparser(text.replace(/;/g, ',')));
+  if (flat.some((a) => !EMAIL.test(a.address))) return undefined;
+  return flat;
+}
+
+/**
+ * headersFor decides how a message sent from a mailbox names its author
+ * (seed 003 §四): the owner and delegates with "send as" write as the owner;
+ * "send on behalf" writes From: owner with Sender: the delegate, which mail
+ * clients show as "delegate on behalf of owner".
+ */
+export function headersFor(owner: User, actor: User, level: Level): { from: { name: string; address: string }; sender?: { name: string; address: string } } {
+  const from = { name: owner.displayName, address: owner.email };
+  if (level === 'send_on_behalf') return { from, sender: { name: actor.displayName, address: actor.email } };
+  return { from };
+}
+
+/** BuiltMessage is a message as bytes: `wire` goes to the relay, `stored` (with Bcc kept) to Sent or Drafts. */
+export interface BuiltMessage {
+  wire: Buffer;
+  stored: Buffer;
+  envelope: { from: string; to: string[] };
+  messageId: string;
+}
+
+/** buildMessage composes the MIME message once, for sending and for the copy kept in the mailbox. */
+export async function buildMessage(
+  draft: Draft,
+  author: ReturnType<typeof headersFor>,
+  recipients: { to: Array<{ name: string; address: string }>; cc: Array<{ name: string; address: string }>; bcc: Array<{ name: string; address: string }> },
+  attachments: OutgoingAttachment[],
+): Promise<BuiltMessage> {
+  const mail = {
+    from: author.from,
+    sender: author.sender,
+    to: recipients.to,
+    cc: recipients.cc.length ? recipients.cc : undefined,
+    bcc: recipients.bcc.length ? recipients.bcc : undefined,
+    subject: draft.subject,
+    text: draft.body,
+    inReplyTo: draft.inReplyTo || undefined,
+    references: draft.references || undefined,
+    attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
+    date: new Date(),
+  };
+  const wireNode = new MailComposer(mail).compile();
+  const messageId = wireNode.messageId();
+  const wire = await wireNode.build();
+  const storedNode = new MailComposer({ ...mail, messageId }).compile();
+  storedNode.keepBcc = true;
+  const stored = await storedNode.build();
+  const to = [...recipients.to, ...recipients.cc, ...recipients.bcc].map((a) => a.address);
+  return { wire, stored, envelope: { from: author.from.address, to }, messageId };
+}
+
+/** quote prefixes each line with "> ", the way plain-text replies carry the original. */
+export function quote(text: string): string {
+  return text
+    .replace(/\r\n/g, '\n')
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l.startsWith('>') ? `>${l}` : `> ${l}`))
+    .join('\n');
+}
+
+/** addressesOf flattens a parsed address header into plain addresses. */
+export function addressesOf(field: AddressObject | AddressObject[] | undefined): Array<{ name: string; address: string }> {
+  const list = Array.isArray(field) ? field : field ? [field] : [];
+  const out: Array<{ name: string; address: string }> = [];
+  for (const obj of list) {
+    for (const a of obj.value) {
+      if (a.group) for (const g of a.group) out.push({ name: g.name ?? '', address: g.address ?? '' });
+      else if (a.address) out.push({ name: a.name ?? '', address: a.address });
+    }
+  }
+  return out;
+}
+
+/** formatAddresses writes addresses back as a line a person can edit. */
+export function formatAddresses(list: Array<{ name: string; address: string }>): string {
+  return list.map((a) => (a.name ? `${/[",<>@;:]/.test(a.name) ? JSON.stringify(a.name) : a.name} <${a.address}>` : a.address)).join(', ');
+}
+
+/**
+ * prefill fills the compose form to reply, reply to all or forward: the
+ * recipients (never the mailbox itself on reply-all), "Re:"/"Fwd:" once,
+ * the threading headers, and the quoted original.
+ */
+export function prefill(
+  mode: ReplyMode,
+  original: ParsedMail,
+  mailbox: string,
+  texts: { wrote: (date: string, who: string) => string; forwarded: string; from: string; date: string; subject: string; to: string },
+): Draft {
+  const subject = original.subject ?? '';
+  const from = addressesOf(original.from);
+  const replyTo = addressesOf(original.replyTo);
+  const date = original.date ? original.date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '';
+  const who = formatAddresses(from);
+  const text = original.text ?? '';
+  const refs = [...(Array.isArray(original.references) ? original.references : original.references ? [original.references] : []), original.messageId]
+    .filter((x): x is string => !!x)
+    .join(' ');
+  if (mode === 'forward') {
+    const header = [texts.forwarded, `${texts.from}: ${who}`, `${texts.date}: ${date}`, `${texts.subject}: ${subject}`, `${texts.to}: ${formatAddresses(addressesOf(original.to))}`].join('\n');
+    return { to: '', cc: '', bcc: '', subject: /^fwd?:/i.test(subject) ? subject : `Fwd: ${subject}`, body: `\n\n${header}\n\n${text}`, references: refs };
+  }
+  const self = mailbox.toLowerCase();
+  const primary = replyTo.length ? replyTo : from;
+  let to = primary;
+  let cc: typeof to = [];
+  if (mode === 'all') {
+    const seen = new Set(primary.map((a) => a.address.toLowerCase()));
+    const rest = [...addressesOf(original.to), ...addressesOf(original.cc)].filter((a) => {
+      const k = a.address.toLowerCase();
+      if (k === self || seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    cc = rest;
+    // Replying to one's own sent message goes to its recipients, not back to oneself.
+    if (to.every((a) => a.address.toLowerCase() === self) && rest.length) {
+      to = rest;
+      cc = [];
+    }
+  }
+  return {
+    to: formatAddresses(to),
+    cc: formatAddresses(cc),
+    bcc: '',
+    subject: /^re:/i.test(subject) ? subject : `Re: ${subject}`,
+    body: `\n\n${texts.wrote(date, who)}\n${quote(text)}\n`,
+    inReplyTo: original.messageId ?? '',
+    references: refs,
+  };
+}

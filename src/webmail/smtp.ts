@@ -1,0 +1,40 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Config } from '../config/schema.ts';
+
+/** SendError means the relay did not take the message; nothing was sent. */
+export class SendError extends Error {}
+
+/**
+ * Relay hands finished messages to the configured SMTP relay. The message
+ * is built once (see compose.ts) and sent as raw bytes, so the copy kept in
+ * Sent is exactly what went out.
+ */
+export class Relay {
+  private readonly transport: Transporter;
+
+  constructor(config: Pick<Config, 'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD'>) {
+    this.transport = nodemailer.createTransport({
+      host: config.SMTP_HOST,
+      port: config.SMTP_PORT,
+      secure: config.SMTP_SECURE,
+      auth: config.SMTP_USER ? { user: config.SMTP_USER, pass: config.SMTP_PASSWORD ?? '' } : undefined,
+      // A person is waiting on the page: fail within seconds, keep the draft, say so.
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
+  }
+
+  /** send submits raw bytes for the envelope's recipients; a refusal or an unreachable relay throws SendError. */
+  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<void> {
+    try {
+      await this.transport.sendMail({ envelope, raw });
+    } catch (err) {
+      throw new SendError((err as Error)?.message ?? String(err));
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
