@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   });
   const stop = async () => {
     server.close();
+    // Log pooled IMAP sessions out rather than leaving them for Dovecot to time out.
+    await services.mail.close();
     await services.store.close();
     process.exit(0);
   };

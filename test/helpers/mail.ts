@@ -20,7 +20,7 @@ export interface MailWorld {
   imap<T>(owner: string, fn: (c: ImapFlow) => Promise<T>): Promise<T>;
   /** seed appends a message to a folder (creating it when missing) and returns its UID. */
   seed(owner: string, message: Mail.Options | Buffer, folder?: string, flags?: string[]): Promise<number>;
-  /** flagsOf reads a message's flags as the backend stores them. */
+  /** flagsOf reads a message's stored flags (\\Seen, \\Deleted, …) as the backend keeps them. */
   flagsOf(owner: string, folder: string, uid: number): Promise<string[]>;
   /** uidsIn lists the UIDs in a folder ([] when the folder does not exist). */
   uidsIn(owner: string, folder: string): Promise<number[]>;
@@ -85,7 +85,8 @@ export async function startMailWorld(extraEnv: Record<string, string> = {}): Pro
         await c.mailboxOpen(folder, { readOnly: true });
         const m = await c.fetchOne(String(uid), { uid: true, flags: true }, { uid: true });
         if (!m) throw new Error(`no message ${uid} in ${folder}`);
-        return [...(m.flags ?? [])].sort();
+        // \Recent belongs to sessions, not to the message: only stored flags count.
+        return [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort();
       }),
     uidsIn: (owner, folder) =>
       imap(owner, async (c) => {
