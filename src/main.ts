@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { DirLockError } from './db/lock.ts';
 import { createLogger } from './log.ts';
@@ -31,7 +32,8 @@ async function main(): Promise<void> {
   }
   const app = createApp(services);
   const server: Server = app.listen(config.PORT, config.HOST, () => {
-    const url = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}`;
+    const { port } = server.address() as AddressInfo;
+    const url = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
     log.info('Postern is listening', {
       url,
       database: services.store.kind === 'pglite' ? `embedded (${config.DATABASE_URL ?? config.DATA_DIR})` : 'postgresql',
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     server.close();
     // Log pooled IMAP sessions out rather than leaving them for Dovecot to time out.
     await services.mail.close();
+    await services.audit.flush();
     await services.store.close();
     process.exit(0);
   };

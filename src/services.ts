@@ -56,7 +56,7 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   const store = overrides.store ?? (await openStore({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }));
   const db = store.db;
   const sessionSecret = config.SESSION_SECRET ?? loadOrCreateSecret(config.DATA_DIR, log);
-  const audit = new AuditLog(db);
+  const audit = new AuditLog(db, (err) => log.error('audit write failed', { error: String(err) }));
   const users = new UserRepo(db);
   const sms = overrides.sms ?? createSmsSender(config, log);
   const codeKey = createHmac('sha256', sessionSecret).update('postern sms codes').digest();
@@ -72,6 +72,10 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     audit,
     mainPasswordAllowed: async () => (await users.loadSetting('mail_main_password')) !== 'off',
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
+  });
+  await store.listen('postern_credentials', (payload) => mailAuth.credentialsChanged(payload), (live) => {
+    mailAuth.notificationsLive(live);
+    if (!live) log.warn('credential change notifications lost; mail logins are checked without the cache until they resume');
   });
   return {
     config,

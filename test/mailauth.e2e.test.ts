@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildUser, PASSWORD } from './helpers/factories.ts';
+import { buildUser, PASSWORD, soon } from './helpers/factories.ts';
 import { imapLogin, imapRefusal, smtpTransport, startMailStack, type MailStack } from './helpers/stack.ts';
 import type { User } from '../src/users/repo.ts';
 
@@ -50,7 +50,7 @@ describe('mail clients through nginx', () => {
     const revoked = await staff();
     assert.ok(await imapLogin(m.nginx.imapPort, revoked.user.email, revoked.secret).then((c) => c.logout().then(() => true)));
     await m.s.appPasswords.revoke(revoked.user, revoked.id);
-    assert.match(await imapRefusal(m.nginx.imapPort, revoked.user.email, revoked.secret), /Authentication failed/);
+    await soon(async () => assert.match(await imapRefusal(m.nginx.imapPort, revoked.user.email, revoked.secret), /Authentication failed/));
 
     const expired = await staff({ expiresAt: new Date(Date.now() - 60_000) });
     assert.match(await imapRefusal(m.nginx.imapPort, expired.user.email, expired.secret), /Authentication failed/);
@@ -79,7 +79,7 @@ describe('mail clients straight to Dovecot (Lua passdb)', () => {
     await smtpTransport(m.dovecot.submissionPort, user.email, secret).sendMail({ from: user.email, to: 'x@example.net', subject, text: 'hi' });
     assert.equal((await m.sink.waitFor((x) => x.parsed.subject === subject)).from, user.email);
     await m.s.appPasswords.revoke(user, id);
-    assert.match(await imapRefusal(m.dovecot.imapPort, user.email, secret), /Authentication failed/);
+    await soon(async () => assert.match(await imapRefusal(m.dovecot.imapPort, user.email, secret), /Authentication failed/));
   });
 });
 

@@ -1,6 +1,7 @@
 import { and, asc, count, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { appPasswords } from '../db/schema/index.ts';
+import { appPasswords, users } from '../db/schema/index.ts';
+import type { User } from '../users/repo.ts';
 
 export type AppPassword = typeof appPasswords.$inferSelect;
 export type Scope = 'imap' | 'smtp';
@@ -34,6 +35,17 @@ export class AppPasswordRepo {
       .where(and(eq(appPasswords.userId, userId), eq(appPasswords.id, id)))
       .limit(1);
     return row;
+  }
+
+  /** loadWithUser reads a password and its owner in one query (the mail-login hot path). */
+  async loadWithUser(id: string): Promise<{ row: AppPassword; user: User } | undefined> {
+    const [found] = await this.db
+      .select({ row: appPasswords, user: users })
+      .from(appPasswords)
+      .innerJoin(users, eq(users.id, appPasswords.userId))
+      .where(eq(appPasswords.id, id))
+      .limit(1);
+    return found;
   }
 
   async save(row: typeof appPasswords.$inferInsert): Promise<AppPassword> {

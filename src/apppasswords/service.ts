@@ -26,6 +26,8 @@ export interface NewAppPassword {
  * argon2id hash and selector remain.
  */
 export class AppPasswords {
+  private readonly lastNoted = new Map<string, { at: number; ip: string; protocol: string }>();
+
   constructor(
     private readonly repo: AppPasswordRepo,
     private readonly audit: AuditLog,
@@ -69,10 +71,17 @@ export class AppPasswords {
     return (await argon2.verify(row.hash, normalized).catch(() => false)) ? row : undefined;
   }
 
-  /** noteUse records when, from where and over which protocol a password was last used, at most once a minute. */
-  async noteUse(row: AppPassword, ip: string, protocol: string, now = new Date()): Promise<void> {
-    if (row.lastUsedAt && now.getTime() - row.lastUsedAt.getTime() < LAST_USED_EVERY_MS && row.lastUsedIp === ip && row.lastUsedProtocol === protocol) return;
-    await this.repo.updateLastUsed(row.id, now, ip, protocol);
+  /**
+   * noteUse records when, from where and over which protocol a password was
+   * last used: in the background, and at most once a minute for the same
+   * address and protocol.
+   */
+  noteUse(id: string, ip: string, protocol: string, now = new Date()): void {
+    const last = this.lastNoted.get(id);
+    if (last && now.getTime() - last.at < LAST_USED_EVERY_MS && last.ip === ip && last.protocol === protocol) return;
+    if (this.lastNoted.size > 10_000) this.lastNoted.clear();
+    this.lastNoted.set(id, { at: now.getTime(), ip, protocol });
+    this.repo.updateLastUsed(id, now, ip, protocol).catch(() => this.lastNoted.delete(id));
   }
 
   list(userId: string) {
@@ -81,6 +90,10 @@ export class AppPasswords {
 
   load(userId: string, id: string) {
     return this.repo.load(userId, id);
+  }
+
+  loadWithUser(id: string) {
+    return this.repo.loadWithUser(id);
   }
 
   async revoke(user: User, id: string, origin?: Origin): Promise<AppPassword | undefined> {

@@ -53,19 +53,57 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+const FLUSH_EVERY_MS = 20;
+const FLUSH_AT = 100;
+
+function row(entry: AuditEntry, at = new Date()) {
+  return {
+    event: entry.event,
+    userId: entry.userId ?? null,
+    account: entry.account ?? null,
+    ip: entry.origin?.ip ?? null,
+    userAgent: entry.origin?.userAgent?.slice(0, 512) ?? null,
+    details: entry.details ?? null,
+    createdAt: at,
+  };
+}
+
 /** AuditLog is the single place security events are written and read back. */
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  private queue: ReturnType<typeof row>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    await this.db.insert(auditEvents).values({
-      event: entry.event,
-      userId: entry.userId ?? null,
-      account: entry.account ?? null,
-      ip: entry.origin?.ip ?? null,
-      userAgent: entry.origin?.userAgent?.slice(0, 512) ?? null,
-      details: entry.details ?? null,
-    });
+    await this.db.insert(auditEvents).values(row(entry));
+  }
+
+  /**
+   * recordSoon queues an event and writes queued events together, within
+   * 20 ms: for high-rate events (mail logins) where one insert per event
+   * would cost more than the decision itself.
+   */
+  recordSoon(entry: AuditEntry): void {
+    this.queue.push(row(entry));
+    if (this.queue.length >= FLUSH_AT) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  /** flush writes every queued event now (and is awaited at shutdown). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length) {
+      this.flushing = this.flushing.then(() => this.db.insert(auditEvents).values(batch).then(() => undefined, this.onError));
+    }
+    return this.flushing;
   }
 
   /** recentForUser lists a user's own events, newest first. */

@@ -88,7 +88,7 @@ export function authHandlers(s: Services) {
     async showCode(req: Request, res: Response) {
       const phone = (await s.phones.load(req.user!.id)) ?? '';
       const wait = await s.codes.resendWait(req.session.auth?.challengeId);
-      res.render('auth/code', { phone: maskPhone(phone), resendWait: wait, error: null, days: s.config.TRUSTED_DEVICE_DAYS });
+      res.render('auth/code', { phone: maskPhone(phone), codeSent: !!req.session.auth?.challengeId, resendWait: wait, error: null, days: s.config.TRUSTED_DEVICE_DAYS });
     },
 
     async verifyCode(req: Request, res: Response) {
@@ -98,6 +98,7 @@ export function authHandlers(s: Services) {
       const rerender = async (status: number, error: string) =>
         res.status(status).render('auth/code', {
           phone: maskPhone(phone),
+          codeSent: !!req.session.auth?.challengeId,
           resendWait: await s.codes.resendWait(req.session.auth?.challengeId),
           error,
           days: s.config.TRUSTED_DEVICE_DAYS,

@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,16 @@ describe('loadConfig', () => {
       LOG_LEVEL: '',
     });
     assert.deepEqual(blank, loadConfig({}));
+  });
+
+  test('the shipped .env.example, copied as is, behaves like the defaults', () => {
+    const env: Record<string, string> = {};
+    for (const line of readFileSync(join(root, '.env.example'), 'utf8').split('\n')) {
+      const m = line.match(/^([A-Z][A-Z0-9_]*)=(.*)$/);
+      if (m) env[m[1]!] = m[2]!;
+    }
+    assert.ok(Object.keys(env).length > 10, 'the example lists the settings');
+    assert.deepEqual(loadConfig(env), loadConfig({}));
   });
 
   test('reads numbers, lists and a Twilio messaging service', () => {

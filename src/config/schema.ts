@@ -81,10 +81,11 @@ export const configSchema = z
     // Logging
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
+  // Runs even when single fields failed, so every problem is listed at once.
   .superRefine((c, ctx) => {
     for (const key of ['IMAP_HOST', 'SUBMISSION_HOST'] as const) {
       // nginx's auth_http wants an address in Auth-Server, not a name.
-      if (c.MAILAUTH_SECRET && !isIP(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an IP address (nginx needs an address)' });
+      if (c.MAILAUTH_SECRET && typeof c[key] === 'string' && !isIP(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an IP address (nginx needs an address)' });
     }
     if (c.MAILAUTH_SECRET && (!c.MAIL_MASTER_USER || !c.MAIL_MASTER_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['MAIL_MASTER_USER'], message: 'MAIL_MASTER_USER and MAIL_MASTER_PASSWORD are required when MAILAUTH_SECRET is set' });
@@ -100,6 +101,6 @@ export const configSchema = z
         message: 'TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio',
       });
     }
-  });
+  }, { when: () => true });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Client as PgClient } from 'pg';
 import * as schema from './schema/index.ts';
 import { acquireDirLock, type DirLock } from './lock.ts';
 
@@ -13,6 +14,11 @@ export interface Store {
   kind: 'postgres' | 'pglite';
   /** ping checks the database answers; used by health checks and mail logins. */
   ping(): Promise<void>;
+  /**
+   * listen delivers NOTIFY payloads of a channel. `onLost` is called when
+   * delivery stops (connection lost) and again with `true` once it resumes.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onLive: (live: boolean) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,10 +34,18 @@ export async function openStore(opts: { url?: string; dataDir: string }): Promis
   try {
     await migrateStore(store);
   } catch (err) {
-    await store.close();
-    throw err;
+    await store.close().catch(() => {});
+    throw new Error(rootMessage(err), { cause: err });
   }
   return store;
+}
+
+/** rootMessage digs out the first cause, e.g. ECONNREFUSED under drizzle's "Failed query". */
+function rootMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  if (!(e instanceof Error)) return String(e);
+  return e.message || (e as NodeJS.ErrnoException).code || e.name;
 }
 
 async function migrateStore(store: Store): Promise<void> {
@@ -51,13 +65,47 @@ async function openPostgres(url: string): Promise<Store> {
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});
   const db = drizzle(pool, { schema }) as unknown as Db;
+  const listeners = new Set<PgClient>();
+  const liveWatchers: Array<(live: boolean) => void> = [];
+  let closed = false;
   return {
     db,
     kind: 'postgres',
     ping: async () => {
       await pool.query('select 1');
     },
-    close: () => pool.end(),
+    async listen(channel, onPayload, onLive) {
+      liveWatchers.push(onLive);
+      // A dedicated connection: a pooled one would drop LISTEN when released.
+      const connect = async (): Promise<void> => {
+        const client = new pg.Client({ connectionString: url });
+        const lost = () => {
+          if (!listeners.delete(client)) return;
+          onLive(false);
+          client.end().catch(() => {});
+          if (!closed) setTimeout(() => void connect().catch(() => lost()), 2000).unref();
+        };
+        client.on('error', lost);
+        client.on('end', lost);
+        client.on('notification', (n) => {
+          if (n.channel === channel) onPayload(n.payload ?? '');
+        });
+        listeners.add(client);
+        await client.connect();
+        await client.query(`LISTEN ${channel}`);
+        onLive(true);
+      };
+      await connect();
+    },
+    close: async () => {
+      closed = true;
+      for (const onLive of liveWatchers.splice(0)) onLive(false);
+      for (const c of listeners) {
+        listeners.delete(c);
+        await c.end().catch(() => {});
+      }
+      await pool.end();
+    },
   };
 }
 
@@ -80,13 +128,21 @@ async function openPglite(opts: { url?: string; dataDir: string }): Promise<Stor
     throw err;
   }
   const db = drizzle(client, { schema }) as unknown as Db;
+  const liveWatchers: Array<(live: boolean) => void> = [];
   return {
     db,
     kind: 'pglite',
     ping: async () => {
       await client.query('select 1');
     },
+    async listen(channel, onPayload, onLive) {
+      // One process, one database: notifications arrive as part of the query that caused them.
+      await client.listen(channel, onPayload);
+      liveWatchers.push(onLive);
+      onLive(true);
+    },
     close: async () => {
+      for (const onLive of liveWatchers.splice(0)) onLive(false);
       await client.close();
       lock?.release();
     },

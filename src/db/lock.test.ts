@@ -98,6 +98,7 @@ async function health(port: number): Promise<number> {
 }
 
 const lockFile = (dir: string) => join(dir, 'postern.lock');
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('one server per embedded data directory', () => {
   test('a second server on the same data directory refuses to start and names it', async () => {
@@ -108,12 +109,26 @@ describe('one server per embedded data directory', () => {
     assert.equal(readFileSync(lockFile(dir), 'utf8').trim(), String(first.pid));
 
     const second = startServer(dir, 0);
-    const code = await within(second.exited, 30_000, 'the second server exiting');
+    const code = await within(second.exited, 20_000, 'the second server exiting');
     assert.notEqual(code, 0);
     assert.equal(typeof code, 'number', `ended by ${code}, not by exiting`);
-    assert.match(second.stderr(), new RegExp(`The data directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another Postern process \\(pid ${first.pid}\\)`));
+    assert.match(second.stderr(), new RegExp(`The data directory ${reEscape(dir)} is in use by another Postern process \\(pid ${first.pid}\\)`));
     assert.doesNotMatch(second.stderr(), STACK_LINE);
     assert.doesNotMatch(second.stdout(), /Postern is listening/);
+
+    // The command-line tool refuses the same way.
+    const cli = spawn(process.execPath, [join(root, 'bin', 'postern.js'), 'user', 'list'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, DATA_DIR: dir, SESSION_SECRET: 'lock-test-secret-lock-test-secret-012345' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(cli);
+    let cliErr = '';
+    cli.stderr!.setEncoding('utf8').on('data', (d: string) => (cliErr += d));
+    const cliCode = await within(new Promise((resolve) => cli.on('exit', (c, sig) => resolve(c ?? sig))), 20_000, 'the command line exiting');
+    assert.equal(cliCode, 1);
+    assert.match(cliErr, new RegExp(`The data directory ${reEscape(dir)} is in use by another Postern process \\(pid ${first.pid}\\)`));
+    assert.doesNotMatch(cliErr, STACK_LINE);
 
     // The first server is untouched: it still answers and still holds the lock.
     assert.equal(first.child.exitCode, null);

@@ -1,11 +1,11 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { AppPasswords } from '../apppasswords/service.ts';
-import type { AppPassword, Scope } from '../apppasswords/repo.ts';
+import type { Scope } from '../apppasswords/repo.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { Regulator } from '../auth/regulation.ts';
 import type { Phones } from '../twofactor/phones.ts';
 import type { User, UserRepo } from '../users/repo.ts';
-import { LoginCache } from './cache.ts';
+import { LoginCache, type CachedLogin } from './cache.ts';
 
 /** MailAuthRequest is one IMAP or SMTP login, as a proxy or the mail server reports it. */
 export interface MailAuthRequest {
@@ -49,14 +49,34 @@ export interface MailAuthDeps {
  * two-step verification (or when main-password mail logins are off), and the
  * client is told to use a client-specific password, but only after the
  * password proved right. Each login costs at most one argon2 verification,
- * and none for a client reconnecting with credentials verified minutes ago.
+ * and a client reconnecting with credentials verified minutes ago costs
+ * neither a hash nor a query while the database's change notifications keep
+ * the cache honest.
  * Any failure of the store answers a temporary failure, never OK.
  */
 export class MailAuthenticator {
   readonly cache: LoginCache;
+  /**
+   * Whether change notifications reach the cache. Only then may a cached
+   * login be admitted without asking the database; while they are down every
+   * login is checked afresh.
+   */
+  private live = false;
 
   constructor(private readonly d: MailAuthDeps) {
     this.cache = d.cache ?? new LoginCache();
+  }
+
+  /** credentialsChanged is fed by the database's change notifications: a user id, or '*' for everyone. */
+  credentialsChanged(payload: string): void {
+    if (payload === '*' || !payload) this.cache.clear();
+    else this.cache.forgetUser(payload);
+  }
+
+  /** notificationsLive records whether change notifications are flowing; when they stop, nothing cached is trusted. */
+  notificationsLive(live: boolean): void {
+    this.live = live;
+    if (!live) this.cache.clear();
   }
 
   async authenticate(req: MailAuthRequest): Promise<MailAuthResult> {
@@ -70,25 +90,25 @@ export class MailAuthenticator {
 
   private async decide(req: MailAuthRequest): Promise<MailAuthResult> {
     const key = LoginCache.key(req.user, req.secret, req.protocol);
-    const cached = this.cache.get(key);
-    if (cached) {
-      const still = await this.recheck(cached, req.protocol);
-      if (still) return this.admit(req, still.user, still.row, true);
-      this.cache.delete(key);
+    const cached = this.live ? this.cache.get(key) : undefined;
+    if (cached && this.cachedStillUsable(cached, req.protocol)) {
+      return this.admit(req, { id: cached.userId, email: cached.email }, cached.appPasswordId, true);
     }
 
     const verdict = await this.d.regulator.check('mail', req.user, req.clientIp);
     if (!verdict.allowed) {
-      await this.log(req, undefined, 'mail.throttled', {});
+      this.log(req, undefined, 'mail.throttled', {});
       return { ok: false, kind: 'throttled', message: MAIL_MESSAGES.throttled, waitSeconds: Math.min(verdict.retryAfterSeconds, 60) };
     }
 
     const user = req.user.length <= 254 ? await this.d.users.loadByEmail(req.user) : undefined;
     const row = user && !user.disabled ? await this.d.appPasswords.find(user.id, req.secret) : undefined;
     if (row && user) {
-      if (!this.usable(row, req.protocol)) return this.refuse(req, user, row.expiresAt && row.expiresAt <= new Date() ? 'expired' : 'out_of_scope');
-      this.cache.set(key, { userId: user.id, appPasswordId: row.id });
-      return this.admit(req, user, row, false);
+      if (!this.usable(row.scopes, row.expiresAt?.getTime() ?? null, req.protocol)) {
+        return this.refuse(req, user, row.expiresAt && row.expiresAt <= new Date() ? 'expired' : 'out_of_scope');
+      }
+      this.cache.set(key, { userId: user.id, email: user.email, appPasswordId: row.id, scopes: row.scopes, passwordExpiresAt: row.expiresAt?.getTime() ?? null });
+      return this.admit(req, user, row.id, false);
     }
 
     // Not a client-specific password: it may be the main password. Verify it
@@ -98,44 +118,37 @@ export class MailAuthenticator {
     if (!right || !user) return this.refuse(req, user, !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password');
     if (await this.d.phones.load(user.id)) return this.refuse(req, user, 'second_factor_on', true);
     if (!(await this.d.mainPasswordAllowed())) return this.refuse(req, user, 'main_password_off', true);
-    this.cache.set(key, { userId: user.id, passwordChangedAt: user.passwordChangedAt.getTime() });
+    this.cache.set(key, { userId: user.id, email: user.email, passwordChangedAt: user.passwordChangedAt.getTime() });
     return this.admit(req, user, undefined, false);
   }
 
-  /** recheck confirms a cached login still holds: password not revoked or expired, user enabled, nothing changed. */
-  private async recheck(c: { userId: string; appPasswordId?: string; passwordChangedAt?: number }, protocol: Scope) {
-    const user = await this.d.users.load(c.userId);
-    if (!user || user.disabled) return undefined;
-    if (c.appPasswordId) {
-      const row = await this.d.appPasswords.load(user.id, c.appPasswordId);
-      return row && this.usable(row, protocol) ? { user, row } : undefined;
-    }
-    if (user.passwordChangedAt.getTime() !== c.passwordChangedAt) return undefined;
-    if ((await this.d.phones.load(user.id)) || !(await this.d.mainPasswordAllowed())) return undefined;
-    return { user, row: undefined };
+  /** cachedStillUsable applies what can change without a write: a client-specific password's expiry, and its scopes. */
+  private cachedStillUsable(c: CachedLogin, protocol: Scope): boolean {
+    if (!c.appPasswordId) return true;
+    return this.usable(c.scopes ?? [], c.passwordExpiresAt ?? null, protocol);
   }
 
-  private usable(row: AppPassword, protocol: Scope): boolean {
-    return row.scopes.includes(protocol) && (!row.expiresAt || row.expiresAt > new Date());
+  private usable(scopes: string[], expiresAt: number | null, protocol: Scope): boolean {
+    return scopes.includes(protocol) && (expiresAt === null || expiresAt > Date.now());
   }
 
-  private async admit(req: MailAuthRequest, user: User, row: AppPassword | undefined, cached: boolean): Promise<MailAuthResult> {
+  private async admit(req: MailAuthRequest, user: Pick<User, 'id' | 'email'>, appPasswordId: string | undefined, cached: boolean): Promise<MailAuthResult> {
     if (!cached) await this.d.regulator.record('mail', req.user, req.clientIp, true);
-    if (row) await this.d.appPasswords.noteUse(row, req.clientIp, req.protocol);
-    await this.log(req, user, 'mail.login_ok', { via: row ? 'app_password' : 'password', name: row?.name, cached });
-    return { ok: true, user: { id: user.id, email: user.email }, via: row ? 'app_password' : 'password' };
+    if (appPasswordId) this.d.appPasswords.noteUse(appPasswordId, req.clientIp, req.protocol);
+    this.log(req, user, 'mail.login_ok', { via: appPasswordId ? 'app_password' : 'password', cached });
+    return { ok: true, user: { id: user.id, email: user.email }, via: appPasswordId ? 'app_password' : 'password' };
   }
 
   private async refuse(req: MailAuthRequest, user: User | undefined, reason: string, pointToAppPassword = false): Promise<MailAuthResult> {
     await this.d.regulator.record('mail', req.user, req.clientIp, false);
-    await this.log(req, user, 'mail.login_failed', { reason });
+    this.log(req, user, 'mail.login_failed', { reason });
     return pointToAppPassword
       ? { ok: false, kind: 'use_app_password', message: MAIL_MESSAGES.useAppPassword }
       : { ok: false, kind: 'refused', message: MAIL_MESSAGES.refused };
   }
 
-  private log(req: MailAuthRequest, user: User | undefined, event: 'mail.login_ok' | 'mail.login_failed' | 'mail.throttled', details: Record<string, unknown>) {
-    return this.d.audit.record({
+  private log(req: MailAuthRequest, user: Pick<User, 'id'> | undefined, event: 'mail.login_ok' | 'mail.login_failed' | 'mail.throttled', details: Record<string, unknown>) {
+    this.d.audit.recordSoon({
       event,
       userId: user?.id ?? null,
       account: req.user.slice(0, 254),

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import argon2 from 'argon2';
 import supertest from 'supertest';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
-import { buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
+import { buildUser, eventsOf, PASSWORD, soon } from '../../test/helpers/factories.ts';
+import { sql } from 'drizzle-orm';
 import { createApp } from '../http/app.ts';
 import { createServices } from '../services.ts';
 import { openTestStore, testConfig } from '../../test/helpers/services.ts';
@@ -124,7 +125,35 @@ describe('the nginx auth_http endpoint', () => {
     assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
     assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
     await t.s.appPasswords.revoke(user, id);
-    assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'Authentication failed.');
+    await soon(async () => assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'Authentication failed.'));
+  });
+
+  test('a change made anywhere, even straight in the database, reaches cached logins', async () => {
+    const { user, secret } = await withAppPassword();
+    const plain = await buildUser(t.s);
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
+      assert.equal((await nginxAsks(plain.email, PASSWORD)).headers['auth-status'], 'OK');
+    }
+    await t.s.db.execute(sql`update users set disabled = true where id = ${user.id}`);
+    await soon(async () => assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'Authentication failed.'));
+    // Binding a phone turns two-step verification on: the main password stops working in mail apps.
+    await t.s.phones.save(plain.id, '+8613200132009');
+    await soon(async () => assert.match((await nginxAsks(plain.email, PASSWORD)).headers['auth-status']!, /client-specific password/));
+  });
+
+  test('while change notifications are down, nothing is answered from the cache', async () => {
+    const { user, secret } = await withAppPassword();
+    assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
+    t.s.mailAuth.notificationsLive(false);
+    const verify = mock.method(argon2, 'verify');
+    try {
+      assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
+      assert.equal(verify.mock.callCount(), 1, 'checked afresh');
+    } finally {
+      verify.mock.restore();
+      t.s.mailAuth.notificationsLive(true);
+    }
   });
 
   test('costs one argon2 verification at most, and none for a reconnect', async () => {

@@ -17,8 +17,25 @@ export async function buildUser(s: Services, opts: { phone?: string; admin?: boo
 
 /** eventsOf lists audit events (oldest first), for one user or for everyone. */
 export async function eventsOf(s: Services, userId?: string) {
+  await s.audit.flush();
   const { auditEvents } = await import('../../src/db/schema/index.ts');
   const { asc, eq } = await import('drizzle-orm');
   const q = s.db.select().from(auditEvents);
   return (userId ? q.where(eq(auditEvents.userId, userId)) : q).orderBy(asc(auditEvents.id));
+}
+
+/**
+ * soon retries an assertion for up to `ms`: PostgreSQL delivers change
+ * notifications on another connection, a moment after the write returns.
+ */
+export async function soon(assertion: () => Promise<void>, ms = 1000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }

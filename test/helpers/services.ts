@@ -91,6 +91,9 @@ export async function startServices(env: Record<string, string> = {}, overrides:
       if (!code) throw new Error(`no code was texted${to ? ` to ${to}` : ''}`);
       return code;
     },
-    close: () => store.dispose(),
+    close: async () => {
+      await services.audit.flush().catch(() => {});
+      await store.dispose();
+    },
   };
 }
