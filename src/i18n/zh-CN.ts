@@ -57,6 +57,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'security.manage': '管理',
   'security.set_up': '去设置',
   'security.devices_count': '{count} 个可信任浏览器免输验证码。',
+  'security.apppasswords_count': '{count} 个客户端专用密码用于邮件客户端。',
   'security.view': '查看',
   'security.password_changed': '上次修改：{date}。',
   'security.change': '修改',

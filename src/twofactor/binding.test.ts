@@ -79,7 +79,7 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
     assert.equal(r1.status, 303);
     assert.match(r1.headers.location!, /^\/settings\/security\/verify/);
     const verify = await stale.get(r1.headers.location!);
-    assert.match(textOf(verify.text), /Confirm it’s you/);
+    assert.match(textOf(verify.text), /Confirm it's you/);
     await stale.post('/settings/security/verify/send', { next: '/settings/security/sms' });
     assert.equal(t.s.texts.at(-1)!.to, '+8613800138103');
     const ok = await stale.post('/settings/security/verify', { code: t.s.lastCode(), next: '/settings/security/sms' });

@@ -8,8 +8,15 @@ import { verifyPassword } from '../auth/password.ts';
 import { maskPhone, normalizePhone } from './sms/phone.ts';
 import { flashRefusal } from './sms/flash.ts';
 import { codeOnlyForm, deviceParams, phoneForm, stepUpForm } from './schema.ts';
+import { deviceName } from './trusted.ts';
 
 type BindMode = 'settings' | 'enroll';
+
+/** eventDevice names where an event came from: "Chrome on Windows", or "IMAP client" for mail apps. */
+function eventDevice(e: { event: string; userAgent: string | null; details: Record<string, unknown> | null }): string {
+  if (e.event.startsWith('mail.')) return `${String(e.details?.protocol ?? 'mail').toUpperCase()} client`;
+  return e.userAgent ? deviceName(e.userAgent) : '—';
+}
 
 /** twoFactorHandlers are Settings → Security: the SMS factor, step-up, trusted devices, and forced enrolment. */
 export function twoFactorHandlers(s: Services) {
@@ -86,16 +93,18 @@ export function twoFactorHandlers(s: Services) {
   return {
     async overview(req: Request, res: Response) {
       const user = req.user!;
-      const [phone, devices, events] = await Promise.all([
+      const [phone, devices, appPasswords, events] = await Promise.all([
         s.phones.load(user.id),
         s.trusted.list(user.id),
+        s.appPasswords.list(user.id),
         s.audit.recentForUser(user.id, 15),
       ]);
       res.render('security/index', {
         phone: phone ? maskPhone(phone) : null,
         required: await s.userService.requires2fa(user),
         deviceCount: devices.length,
-        events,
+        appPasswordCount: appPasswords.length,
+        events: events.map((e) => ({ ...e, device: eventDevice(e) })),
       });
     },
 
