@@ -107,7 +107,7 @@ export const webmailEn = {
   'sharing.cap.delete': 'Delete or move mail',
   'sharing.cap.send': 'Forward, reply, compose',
   'sharing.cap.how': 'How sent mail appears',
-  'sharing.how.send_on_behalf': 'Marked “sent on behalf”: From you, Sender them',
+  'sharing.how.send_on_behalf': 'Marked as sent on behalf of you (From: you, Sender: them)',
   'sharing.how.send_as': 'Sent directly as you',
   'sharing.shared_with_me': 'Shared with me',
   'sharing.shared_with_me_none': 'No mailbox is shared with you.',

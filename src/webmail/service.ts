@@ -8,7 +8,7 @@ import type { MailboxAccess, Sharing } from '../sharing/service.ts';
 import type { ImapPool } from './imap.ts';
 import { isSpecial, listFolders, specialFolder, type Folder } from './folders.ts';
 import { sanitizeMail } from './sanitize.ts';
-import { buildMessage, headersFor, parseRecipients, type Draft, type OutgoingAttachment } from './compose.ts';
+import { addressesOf, buildMessage, headersFor, parseRecipients, type Draft, type OutgoingAttachment } from './compose.ts';
 import { SendError, type Relay } from './smtp.ts';
 
 export const PAGE_SIZE = 50;
@@ -131,10 +131,10 @@ export class Webmail {
       uid,
       folder,
       subject: parsed.subject ?? '',
-      from: parsed.from?.text ?? '',
-      to: textOf(parsed.to),
-      cc: textOf(parsed.cc),
-      sender: (parsed.headers.get('sender') as { text?: string } | undefined)?.text ?? '',
+      from: shown(parsed.from),
+      to: shown(parsed.to),
+      cc: shown(parsed.cc),
+      sender: shown(parsed.headers.get('sender') as ParsedMail['from']),
       date: parsed.date,
       unread: !msg.flags?.has('\\Seen'),
       text: parsed.text ?? '',
@@ -361,7 +361,9 @@ function attachmentsOf(parsed: ParsedMail): AttachmentInfo[] {
     .map(({ related: _related, ...a }) => a);
 }
 
-function textOf(field: ParsedMail['to']): string {
-  if (!field) return '';
-  return Array.isArray(field) ? field.map((f) => f.text).join(', ') : field.text;
+/** shown writes addresses as people read them: Name <address>, without the quoting of the header. */
+function shown(field: ParsedMail['to']): string {
+  return addressesOf(field)
+    .map((a) => (a.name ? `${a.name} <${a.address}>` : a.address))
+    .join(', ');
 }
