@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
 import { openStore } from '../src/db/client.ts';
 import { startDovecot, startNginx, startSmtpSink } from '../test/harness/index.ts';
+import { backendEnv } from '../test/helpers/stack.ts';
 
 for (const bin of ['/usr/sbin/dovecot', '/usr/sbin/nginx', '/usr/lib/nginx/modules/ngx_mail_module.so']) {
   if (!existsSync(bin)) {
@@ -31,13 +32,7 @@ const config = loadConfig({
   ...process.env,
   PORT: String(port),
   SESSION_SECRET: 'demo-session-secret-demo-session-secret',
-  MAILAUTH_SECRET: secret,
-  IMAP_HOST: '127.0.0.1',
-  IMAP_PORT: String(dovecot.imapPort),
-  SUBMISSION_HOST: '127.0.0.1',
-  SUBMISSION_PORT: String(dovecot.submissionPort),
-  MAIL_MASTER_USER: dovecot.masterUser,
-  MAIL_MASTER_PASSWORD: dovecot.masterPassword,
+  ...backendEnv(dovecot, secret),
   MAIL_CLIENT_HOST: '127.0.0.1',
   SMTP_HOST: '127.0.0.1',
   SMTP_PORT: String(sink.port),

@@ -33,24 +33,33 @@ export async function openTestStore(): Promise<Store & { dispose(): Promise<void
     const store = await openStore({ url: 'memory://', dataDir: '.' });
     return { ...store, dispose: () => store.close() };
   }
-  const name = `postern_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const store = await openStore({ url: url.toString(), dataDir: '.' });
+  const db = await createThrowawayDatabase(base);
+  const store = await openStore({ url: db.url, dataDir: '.' });
   return {
     ...store,
     dispose: async () => {
       await store.close();
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await db.drop();
     },
   };
+}
+
+/** createThrowawayDatabase makes an empty PostgreSQL database beside `base`, and drops it on request. */
+export async function createThrowawayDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `postern_test_${randomBytes(6).toString('hex')}`;
+  const run = async (statement: string) => {
+    const c = new pg.Client({ connectionString: base });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** testConfig is the configuration tests run with, plus any overrides. */

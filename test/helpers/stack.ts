@@ -26,16 +26,7 @@ export async function startMailStack(env: Record<string, string> = {}): Promise<
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url, secret: MAILAUTH_SECRET } });
-  const s = await startServices({
-    MAILAUTH_SECRET,
-    IMAP_HOST: '127.0.0.1',
-    IMAP_PORT: String(dovecot.imapPort),
-    SUBMISSION_HOST: '127.0.0.1',
-    SUBMISSION_PORT: String(dovecot.submissionPort),
-    MAIL_MASTER_USER: dovecot.masterUser,
-    MAIL_MASTER_PASSWORD: dovecot.masterPassword,
-    ...env,
-  });
+  const s = await startServices({ ...backendEnv(dovecot, MAILAUTH_SECRET), ...env });
   const server: Server = await new Promise((resolve) => {
     const srv = createApp(s).listen(port, '127.0.0.1', () => resolve(srv));
   });
@@ -54,6 +45,19 @@ export async function startMailStack(env: Record<string, string> = {}): Promise<
       await s.close().catch(() => {});
       await sink.stop();
     },
+  };
+}
+
+/** backendEnv is the configuration that points Postern at a harness Dovecot. */
+export function backendEnv(dovecot: DovecotInstance, secret: string): Record<string, string> {
+  return {
+    MAILAUTH_SECRET: secret,
+    IMAP_HOST: '127.0.0.1',
+    IMAP_PORT: String(dovecot.imapPort),
+    SUBMISSION_HOST: '127.0.0.1',
+    SUBMISSION_PORT: String(dovecot.submissionPort),
+    MAIL_MASTER_USER: dovecot.masterUser,
+    MAIL_MASTER_PASSWORD: dovecot.masterPassword,
   };
 }
 
