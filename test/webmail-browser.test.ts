@@ -115,8 +115,12 @@ describe('webmail in a browser', { skip }, () => {
     await page.goto(`${url}/settings/sharing`);
     await page.getByRole('link', { name: 'Verify to share' }).click();
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.locator('form[action="/settings/security/verify"] button[type=submit]').click();
-    await page.waitForURL((u) => u.pathname === '/settings/sharing');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/settings/sharing', { timeout: 20_000 }).catch(async () => {
+        throw new Error(`the fresh check did not lead back to sharing; ${page.url()} reads: ${await visible(page)}`);
+      }),
+      page.locator('form[action="/settings/security/verify"] button[type=submit]').click(),
+    ]);
     await page.getByLabel('Share with').fill(delegate.email);
     await page.getByRole('radio', { name: /Read only/ }).check();
     await page.getByRole('button', { name: 'Share', exact: true }).click();
