@@ -40,6 +40,7 @@ export function createApp(s: Services): express.Express {
   app.use((req, res, next) => {
     res.locals.csrfToken = () => req.csrfToken?.() ?? '';
     res.locals.serviceName = s.config.SERVICE_NAME;
+    res.locals.mailConfigured = s.mail.imap.configured;
     res.locals.user = null;
     res.locals.authLevel = null;
     res.locals.flash = [];
