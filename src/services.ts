@@ -73,9 +73,9 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     mainPasswordAllowed: async () => (await users.loadSetting('mail_main_password')) !== 'off',
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
   });
-  await store.listen('postern_credentials', (payload) => mailAuth.credentialsChanged(payload), (live) => {
+  await store.listen('postern_credentials', (payload) => mailAuth.credentialsChanged(payload), (live, closed) => {
     mailAuth.notificationsLive(live);
-    if (!live) log.warn('credential change notifications lost; mail logins are checked without the cache until they resume');
+    if (!live && !closed) log.warn('credential change notifications lost; mail logins are checked without the cache until they resume');
   });
   return {
     config,

@@ -1,10 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM_PATH, launchBrowser, newContext, screenshot } from './helpers/browser.ts';
+import { launchBrowser, newContext, screenshot } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
 import { startMailWorld, type MailWorld } from './helpers/mail.ts';
 
@@ -14,7 +13,6 @@ import { startMailWorld, type MailWorld } from './helpers/mail.ts';
  * every mail page in English and Chinese go to test-results/screenshots.
  */
 
-const skip = existsSync(CHROMIUM_PATH) ? false : `no Chromium at ${CHROMIUM_PATH}`;
 
 let w: MailWorld;
 let server: Server;
@@ -23,7 +21,6 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 before(async () => {
-  if (skip) return;
   [w, browser] = await Promise.all([startMailWorld(), launchBrowser()]);
   server = await new Promise<Server>((resolve) => {
     const srv = w.t.app.listen(0, '127.0.0.1', () => resolve(srv));
@@ -32,7 +29,6 @@ before(async () => {
 });
 
 after(async () => {
-  if (skip) return;
   for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   server?.closeAllConnections();
@@ -73,7 +69,7 @@ async function seedMailbox(owner: string) {
   return w.seed(owner, { from: 'Dr. Ada Chen <ada@example.org>', to: owner, cc: 'lab@example.org', subject: 'Draft of the grant proposal', text: 'Hi,\n\nCould you review section 3 of the proposal by Friday?\n\nThanks,\nAda', messageId: '<grant-7@example.org>' });
 }
 
-describe('webmail in a browser', { skip }, () => {
+describe('webmail in a browser', () => {
   test('read, reply, share read-only; the delegate finds no way to change the mailbox; screenshots in both languages', async () => {
     const owner = await buildUser(w.t.s);
     const delegate = await buildUser(w.t.s);

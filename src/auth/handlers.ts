@@ -32,7 +32,7 @@ export function authHandlers(s: Services) {
     await regenerate(req);
     const now = Date.now();
     req.session.auth = { userId: user.id, level: 'full', since: now, authAt, elevatedAt: via === 'code' ? now : undefined };
-    await s.audit.record({ event: 'login.ok', userId: user.id, account: user.email, origin: originOf(req), details: { via } });
+    s.audit.recordSoon({ event: 'login.ok', userId: user.id, account: user.email, origin: originOf(req), details: { via } });
     return safeNext(next);
   };
 

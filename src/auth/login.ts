@@ -27,7 +27,7 @@ export class PasswordLogin {
     const account = email.trim().toLowerCase();
     const verdict = await this.regulator.check('password', account, origin.ip);
     if (!verdict.allowed) {
-      await this.audit.record({ event: 'login.throttled', account, origin, details: { step: 'password' } });
+      this.audit.recordSoon({ event: 'login.throttled', account, origin, details: { step: 'password' } });
       return { kind: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
     }
     const user = await this.users.loadByEmail(account);
@@ -36,10 +36,10 @@ export class PasswordLogin {
     await this.regulator.record('password', account, origin.ip, ok);
     if (!ok) {
       const reason = !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password';
-      await this.audit.record({ event: 'login.password_failed', userId: user?.id, account, origin, details: { reason } });
+      this.audit.recordSoon({ event: 'login.password_failed', userId: user?.id, account, origin, details: { reason } });
       return { kind: 'failed' };
     }
-    await this.audit.record({ event: 'login.password_ok', userId: user.id, account, origin });
+    this.audit.recordSoon({ event: 'login.password_ok', userId: user.id, account, origin });
     return { kind: 'ok', user };
   }
 }

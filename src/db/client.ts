@@ -18,7 +18,7 @@ export interface Store {
    * listen delivers NOTIFY payloads of a channel. `onLost` is called when
    * delivery stops (connection lost) and again with `true` once it resumes.
    */
-  listen(channel: string, onPayload: (payload: string) => void, onLive: (live: boolean) => void): Promise<void>;
+  listen(channel: string, onPayload: (payload: string) => void, onLive: (live: boolean, closed?: boolean) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,7 +66,7 @@ async function openPostgres(url: string): Promise<Store> {
   pool.on('error', () => {});
   const db = drizzle(pool, { schema }) as unknown as Db;
   const listeners = new Set<PgClient>();
-  const liveWatchers: Array<(live: boolean) => void> = [];
+  const liveWatchers: Array<(live: boolean, closed?: boolean) => void> = [];
   let closed = false;
   return {
     db,
@@ -99,7 +99,7 @@ async function openPostgres(url: string): Promise<Store> {
     },
     close: async () => {
       closed = true;
-      for (const onLive of liveWatchers.splice(0)) onLive(false);
+      for (const onLive of liveWatchers.splice(0)) onLive(false, true);
       for (const c of listeners) {
         listeners.delete(c);
         await c.end().catch(() => {});
@@ -128,7 +128,7 @@ async function openPglite(opts: { url?: string; dataDir: string }): Promise<Stor
     throw err;
   }
   const db = drizzle(client, { schema }) as unknown as Db;
-  const liveWatchers: Array<(live: boolean) => void> = [];
+  const liveWatchers: Array<(live: boolean, closed?: boolean) => void> = [];
   return {
     db,
     kind: 'pglite',
@@ -142,7 +142,7 @@ async function openPglite(opts: { url?: string; dataDir: string }): Promise<Stor
       onLive(true);
     },
     close: async () => {
-      for (const onLive of liveWatchers.splice(0)) onLive(false);
+      for (const onLive of liveWatchers.splice(0)) onLive(false, true);
       await client.close();
       lock?.release();
     },

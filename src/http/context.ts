@@ -79,6 +79,8 @@ export function authMiddleware(s: Services) {
     }
     req.user = user;
     res.locals.user = user;
+    // Signed-in pages must not come back from the browser cache after signing out.
+    res.set('Cache-Control', 'no-store');
     res.locals.authLevel = auth.level;
     next();
   };

@@ -33,7 +33,7 @@ export const zhCN: Record<keyof typeof en, string> = {
 
   'home.title': '首页',
   'home.welcome': '欢迎，{name}',
-  'home.no_2fa': '尚未启用二次验证。启用后，即使密码泄露，邮箱也更安全。',
+  'home.no_2fa': '尚未启用二次验证。启用后，即使密码泄露，他人也无法登录您的邮箱。',
   'home.set_up': '立即启用',
 
   'error.title': '出错了',
@@ -56,7 +56,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'security.sms_weaker': '短信可能被拦截或转移；请及时更新手机号，切勿把验证码告诉他人。',
   'security.manage': '管理',
   'security.set_up': '去设置',
-  'security.devices_count': '{count} 个可信任浏览器免输验证码。',
+  'security.devices_count': '{count} 个浏览器已设为可信任，登录时免输验证码。',
   'security.apppasswords_count': '{count} 个客户端专用密码用于邮件客户端。',
   'security.view': '查看',
   'security.password_changed': '上次修改：{date}。',
@@ -123,8 +123,8 @@ export const zhCN: Record<keyof typeof en, string> = {
   'devices.title': '登录设备查询',
   'devices.intro': '以下浏览器在登录时被设为可信任设备，到期前登录免输验证码。如有不认识的设备，请取消可信任；该设备下次登录将提示输入验证码。',
   'devices.none': '暂无可信任设备。',
-  'devices.trusted_at': '设为可信时间',
-  'devices.last_used': '最近使用',
+  'devices.trusted_at': '信任时间',
+  'devices.last_used': '最近使用时间',
   'devices.expires': '到期时间',
   'devices.revoke': '取消可信任',
   'devices.revoke_all': '全部取消可信任',

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigserial, boolean, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /** authAttempts records every authentication attempt; regulation counts them. */
@@ -15,7 +16,10 @@ export const authAttempts = pgTable(
   },
   (t) => [
     index('auth_attempts_account').on(t.kind, t.account, t.createdAt),
-    index('auth_attempts_ip').on(t.kind, t.ip, t.createdAt),
+    // Only failures count per IP: a busy address (a campus NAT) must not slow every check down.
+    index('auth_attempts_ip_failed')
+      .on(t.kind, t.ip, t.createdAt)
+      .where(sql`${t.success} = false`),
   ],
 );
 

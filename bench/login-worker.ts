@@ -1,0 +1,97 @@
+/**
+ * Runs on a worker thread: `concurrency` browsers-in-a-loop, each signing in
+ * the way a person's browser does. Every sign-in starts a new cookie session:
+ * GET /login for the session and its CSRF token, then POST /login. A sign-in
+ * counts when the answer is 303 to "/".
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface LoginWorkerInput {
+  url: string;
+  emails: string[];
+  password: string;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface LoginWorkerOutput {
+  ok: number;
+  failed: number;
+  /** "status location" → count, for every answer that was not a sign-in. */
+  failures: Record<string, number>;
+  /** Milliseconds per sign-in (GET + POST), successful ones only. */
+  latencies: number[];
+  elapsedMs: number;
+  /** Milliseconds this thread's event loop was busy in the timed phase: the load generator's own cost. */
+  busyMs: number;
+}
+
+const input = workerData as LoginWorkerInput;
+
+function cookieHeader(jar: Map<string, string>): string {
+  return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+}
+
+function keepCookies(jar: Map<string, string>, res: Response): void {
+  for (const line of res.headers.getSetCookie()) {
+    const pair = line.split(';', 1)[0]!;
+    const i = pair.indexOf('=');
+    if (i > 0) jar.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
+  }
+}
+
+let next = 0;
+
+/** signIn runs one complete password sign-in; returns null on success, else what came back. */
+async function signIn(): Promise<string | null> {
+  const email = input.emails[next++ % input.emails.length]!;
+  const jar = new Map<string, string>();
+  const page = await fetch(`${input.url}/login`, { redirect: 'manual', headers: { 'accept-language': 'en' } });
+  keepCookies(jar, page);
+  const html = await page.text();
+  const csrf = html.match(/name="_csrf" value="([^"]+)"/)?.[1];
+  if (page.status !== 200 || !csrf) return `GET ${page.status}${csrf ? '' : ' (no token)'}`;
+  const res = await fetch(`${input.url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en' },
+    body: new URLSearchParams({ _csrf: csrf, email, password: input.password }).toString(),
+  });
+  await res.arrayBuffer();
+  const location = res.headers.get('location');
+  return res.status === 303 && location === '/' ? null : `POST ${res.status}${location ? ` → ${location}` : ''}`;
+}
+
+async function drive(until: number, record: boolean, out: LoginWorkerOutput): Promise<void> {
+  while (Date.now() < until) {
+    const started = performance.now();
+    let problem: string | null;
+    try {
+      problem = await signIn();
+    } catch (err) {
+      problem = `error ${(err as Error).message}`;
+    }
+    if (!record) continue;
+    if (problem === null) {
+      out.ok += 1;
+      out.latencies.push(performance.now() - started);
+    } else {
+      out.failed += 1;
+      out.failures[problem] = (out.failures[problem] ?? 0) + 1;
+    }
+  }
+}
+
+const out: LoginWorkerOutput = { ok: 0, failed: 0, failures: {}, latencies: [], elapsedMs: 0, busyMs: 0 };
+const loops = (until: number, record: boolean) => Promise.all(Array.from({ length: input.concurrency }, () => drive(until, record, out)));
+
+await loops(Date.now() + input.warmupMs, false);
+parentPort!.postMessage('timing');
+const start = Date.now();
+const loop = performance.eventLoopUtilization();
+await loops(start + input.durationMs, true);
+out.elapsedMs = Date.now() - start;
+out.busyMs = performance.eventLoopUtilization(loop).active;
+parentPort!.postMessage(out);
