@@ -16,8 +16,9 @@ import { benchOptions, busy, machine, startBenchServer, table, type Bench, type 
 import { passwordLogins } from './login.ts';
 import { loginPage } from './login-page.ts';
 import { webmail } from './webmail.ts';
+import { imapThroughProxy, mailCheckFirst, mailCheckRepeat } from './mail-logins.ts';
 
-const benches: Bench[] = [loginPage, passwordLogins, argon2Verify, webmail];
+const benches: Bench[] = [loginPage, passwordLogins, argon2Verify, mailCheckRepeat, mailCheckFirst, imapThroughProxy, webmail];
 
 /** Sign-ins should cost little more than their one argon2 verification. */
 const RATIO_TARGET = 0.8;
