@@ -143,7 +143,7 @@ describe('in a browser', () => {
     await shot(page, 'devices-zh-CN');
     await page.getByRole('navigation', { name: '设置' }).getByRole('link', { name: '安全设置' }).click();
     await page.waitForURL((u) => u.pathname === '/settings/security');
-    assert.match(await visible(page), /1 个可信任浏览器免输验证码。/);
+    assert.match(await visible(page), /1 个浏览器已设为可信任，登录时免输验证码。/);
     await shot(page, 'security-zh-CN');
     await page.getByRole('link', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Security', level: 1 }).waitFor();
