@@ -146,3 +146,43 @@ describe('code step', () => {
     assert.match(res.headers.location!, /^\/login/);
   });
 });
+
+describe('redirects and the session store', () => {
+  test('a browser that follows the redirect at once finds the code step, even with a slow store', async () => {
+    const http = await import('node:http');
+    const user = await buildUser(t.s, { phone: '+8613800138009' });
+    const store = t.s.sessions;
+    const set = store.set.bind(store);
+    store.set = (sid, data, cb) => void setTimeout(() => set(sid, data, cb), 300);
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const c = t.client();
+      await c.get('/login');
+      const body = new URLSearchParams({ _csrf: c.csrf, email: user.email, password: PASSWORD }).toString();
+      const cookie = `postern.sid=${c.cookie('postern.sid')}`;
+      // Act on the headers the moment they arrive, as a browser does with a 303.
+      const location = await new Promise<{ where: string; cookie: string }>((resolve, reject) => {
+        const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/login', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          resolve({ where: res.headers.location!, cookie: res.headers['set-cookie']![0]!.split(';')[0]! });
+          res.resume();
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(location.where, '/login/code');
+      const next = await new Promise<{ status: number; where?: string }>((resolve, reject) => {
+        http.get({ port, host: '127.0.0.1', path: '/login/code', headers: { cookie: location.cookie } }, (res) => {
+          resolve({ status: res.statusCode!, where: res.headers.location });
+          res.resume();
+        }).on('error', reject);
+      });
+      assert.deepEqual(next, { status: 200, where: undefined });
+    } finally {
+      store.set = set;
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

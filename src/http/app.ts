@@ -7,7 +7,7 @@ import { authMiddleware, flashMiddleware, localeMiddleware } from './context.ts'
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { mailclientRoutes, mailauthRoutes, routes } from './routes.ts';
 import { csrfProtection, sameOrigin, securityHeaders } from './security.ts';
-import { sessionMiddleware } from './session.ts';
+import { saveBeforeRedirect, sessionMiddleware } from './session.ts';
 import { composeUploads } from '../webmail/uploads.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -49,6 +49,7 @@ export function createApp(s: Services): express.Express {
   app.use(localeMiddleware);
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 }));
   app.use(sessionMiddleware(s.config, s.sessions, s.sessionSecret));
+  app.use(saveBeforeRedirect);
   app.use(flashMiddleware);
   app.use(sameOrigin);
   // Multipart compose forms are parsed before the CSRF check, so their token is checked like any form's.

@@ -32,3 +32,20 @@ export function sessionMiddleware(config: Config, store: DbSessionStore, secret:
     },
   });
 }
+
+/**
+ * saveBeforeRedirect stores the session before a redirect leaves. Left to
+ * itself express-session sends the headers first and saves as the body
+ * ends, and a browser may follow the Location before the new session (say,
+ * the one waiting for a code) is in the store, landing back on the login page.
+ * Sessions that carry nothing are not written, so anonymous redirects add no rows.
+ */
+export const saveBeforeRedirect: RequestHandler = (req, res, next) => {
+  const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
+  res.redirect = ((...args: unknown[]) => {
+    const sess = req.session;
+    if (!sess || !(sess.auth || sess.flash || sess.pendingCode)) return redirect(...args);
+    sess.save((err) => (err ? next(err) : redirect(...args)));
+  }) as typeof res.redirect;
+  next();
+};
