@@ -161,12 +161,14 @@ describe('redirects and the session store', () => {
       const c = t.client();
       await c.get('/login');
       const body = new URLSearchParams({ _csrf: c.csrf, email: user.email, password: PASSWORD }).toString();
-      const cookie = `postern.sid=${c.cookie('postern.sid')}`;
+      const cookie = `postern_login=${c.cookie('postern_login')}`;
       // Act on the headers the moment they arrive, as a browser does with a 303.
       const location = await new Promise<{ where: string; cookie: string }>((resolve, reject) => {
         const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/login', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          resolve({ where: res.headers.location!, cookie: res.headers['set-cookie']![0]!.split(';')[0]! });
           res.resume();
+          const session = res.headers['set-cookie']?.find((v) => v.startsWith('postern.sid='));
+          if (!session) return reject(new Error(`no session cookie with ${res.statusCode}`));
+          resolve({ where: res.headers.location!, cookie: session.split(';')[0]! });
         });
         req.on('error', reject);
         req.end(body);

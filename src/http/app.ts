@@ -8,6 +8,7 @@ import { errorHandler, notFoundHandler } from './errors.ts';
 import { mailclientRoutes, mailauthRoutes, routes } from './routes.ts';
 import { csrfProtection, sameOrigin, securityHeaders } from './security.ts';
 import { saveBeforeRedirect, sessionMiddleware } from './session.ts';
+import { LoginCsrf } from './login-csrf.ts';
 import { composeUploads } from '../webmail/uploads.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -54,7 +55,12 @@ export function createApp(s: Services): express.Express {
   app.use(sameOrigin);
   // Multipart compose forms are parsed before the CSRF check, so their token is checked like any form's.
   app.use(composeUploads);
-  app.use(csrfProtection);
+  const loginCsrf = new LoginCsrf(s.sessionSecret, s.config);
+  app.use((req, res, next) => {
+    res.locals.loginCsrf = () => loginCsrf.token(req, res);
+    next();
+  });
+  app.use(csrfProtection(loginCsrf));
   app.use(authMiddleware(s));
   app.use(routes(s));
   app.use(notFoundHandler);

@@ -12,6 +12,9 @@ before(async () => {
 });
 after(() => t.close());
 
+/** cookiesOf lists the Set-Cookie lines of a response. */
+const cookiesOf = (res: { headers: Record<string, unknown> }): string[] => ([] as string[]).concat((res.headers['set-cookie'] as string[] | undefined) ?? []);
+
 /** Every form endpoint, as routes.ts declares them. */
 const POSTS = [
   '/login',
@@ -73,19 +76,32 @@ describe('headers and cookies', () => {
   });
 
   test('the session cookie is HttpOnly and SameSite=Lax, Secure with __Host- over https', async () => {
-    const plain = await t.client().get('/login');
-    const cookie = plain.headers['set-cookie']![0]!;
+    const user = await buildUser(t.s);
+    const signIn = async (c: ReturnType<TestApp['client']>) => {
+      await c.get('/login');
+      const res = await c.post('/login', { email: user.email, password: PASSWORD });
+      return cookiesOf(res).find((v) => v.includes('postern.sid='))!;
+    };
+    const cookie = await signIn(t.client());
     assert.match(cookie, /^postern\.sid=/);
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, /SameSite=Lax/);
     const https = await startApp({ PUBLIC_URL: 'https://mail.example.test', TRUST_PROXY: 'loopback' });
     try {
-      const res = await https.client({ 'x-forwarded-proto': 'https' }).get('/login');
-      const c = res.headers['set-cookie']![0]!;
-      assert.match(c, /^__Host-postern\.sid=/);
-      assert.match(c, /Secure/);
-      assert.match(c, /Path=\//);
+      const c = https.client({ 'x-forwarded-proto': 'https' });
+      const res = await c.get('/login');
+      assert.match(res.headers['set-cookie']![0]!, /^__Host-postern_login=.*; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
       assert.match(res.headers['strict-transport-security']!, /max-age=31536000/);
+      const user2 = await buildUser(https.s);
+      const post = await c.agent
+        .post('/login')
+        .set({ 'x-forwarded-proto': 'https', cookie: `__Host-postern_login=${res.headers['set-cookie']![0]!.split(';')[0]!.split('=')[1]}` })
+        .type('form')
+        .send({ _csrf: c.csrf, email: user2.email, password: PASSWORD });
+      const session = cookiesOf(post).find((v) => v.startsWith('__Host-postern.sid='))!;
+      assert.match(session, /Secure/);
+      assert.match(session, /Path=\//);
+      assert.match(session, /HttpOnly/);
     } finally {
       await https.close();
     }
@@ -153,5 +169,23 @@ describe('bad input', () => {
     await c.get('/login?next=//evil.example/x');
     const res = await c.post('/login', { email: user.email, password: PASSWORD, next: '//evil.example/x' });
     assert.equal(res.headers.location, '/');
+  });
+});
+
+describe('the sign-in form', () => {
+  test('visiting the login page stores no session, and the form still needs its token', async () => {
+    const { sessions } = await import('../db/schema/index.ts');
+    const { count } = await import('drizzle-orm');
+    const rows = async () => (await t.s.db.select({ n: count() }).from(sessions))[0]!.n;
+    const before = await rows();
+    const visitors = Array.from({ length: 5 }, () => t.client());
+    for (const v of visitors) assert.equal((await v.get('/login')).status, 200);
+    assert.equal(await rows(), before, 'no session row per anonymous visitor');
+    const user = await buildUser(t.s);
+    const forged = await visitors[0]!.post('/login', { email: user.email, password: PASSWORD, _csrf: visitors[1]!.csrf });
+    assert.equal(forged.status, 403);
+    const ok = await visitors[0]!.post('/login', { email: user.email, password: PASSWORD });
+    assert.equal(ok.status, 303);
+    assert.equal(await rows(), before + 1, 'the session begins with the sign-in');
   });
 });

@@ -2,6 +2,7 @@ import helmet from 'helmet';
 import type { RequestHandler } from 'express';
 import { csrfSync } from 'csrf-sync';
 import { forbidden } from './errors.ts';
+import type { LoginCsrf } from './login-csrf.ts';
 
 /** securityHeaders: a strict CSP (no inline script, no framing, no plugins), nosniff, no referrer, HSTS over https. */
 export function securityHeaders(https: boolean): RequestHandler {
@@ -34,8 +35,17 @@ const { csrfSynchronisedProtection } = csrfSync({
   getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
 });
 
-/** csrfProtection checks the per-session token on every unsafe request. */
-export const csrfProtection: RequestHandler = csrfSynchronisedProtection;
+/**
+ * csrfProtection checks the per-session token on every unsafe request; the
+ * sign-in form, posted before there is a session, carries a signed
+ * double-submit token instead (see LoginCsrf).
+ */
+export function csrfProtection(login: LoginCsrf): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'POST' && req.path === '/login') return login.verify(req) ? next() : next(forbidden('error.csrf'));
+    return csrfSynchronisedProtection(req, res, next);
+  };
+}
 
 /**
  * sameOrigin refuses unsafe requests a browser marks as cross-site, as a

@@ -1,7 +1,20 @@
 import net from 'node:net';
 
-/** freePort asks the kernel for an unused TCP port on 127.0.0.1 and releases it. */
+/** Ports this process already handed out: the kernel may offer a released one again at once. */
+const handedOut = new Set<number>();
+
+/** freePort asks the kernel for an unused TCP port on 127.0.0.1, never the same one twice in a process. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await askKernel();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function askKernel(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
