@@ -174,4 +174,21 @@ describe('one server per embedded data directory', () => {
     assert.equal(await within(server.exited, 30_000, 'the server stopping'), 0);
     assert.equal(existsSync(lockFile(dir)), false);
   });
+
+  test('processes racing for one stale lock: exactly one wins', async () => {
+    const dir = tempDir();
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.on('exit', resolve));
+    writeFileSync(lockFile(dir), String(gone.pid));
+    const script = `import('${join(root, 'src/db/lock.ts')}').then((m) => { try { m.acquireDirLock(${JSON.stringify(dir)}); console.log('won'); setTimeout(() => {}, 2000); } catch (e) { console.log('refused'); } })`;
+    const racers = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      return new Promise<string>((resolve) => child.on('exit', () => resolve(out.trim())));
+    });
+    const outcomes = await within(Promise.all(racers), 30_000, 'the racers');
+    assert.deepEqual(outcomes.filter((o) => o === 'won').length, 1, outcomes.join(', '));
+    assert.equal(outcomes.filter((o) => o === 'refused').length, 3);
+  });
 });
