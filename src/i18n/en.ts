@@ -66,6 +66,8 @@ export const en = {
   'table.event': 'Event',
   'table.ip': 'IP address',
   'table.device': 'Device',
+  'device.on': '{browser} on {os}',
+  'device.mail_client': '{protocol} client',
 
   'event.login.password_ok': 'Password accepted',
   'event.login.password_failed': 'Failed sign-in',

@@ -68,6 +68,8 @@ export const zhCN: Record<keyof typeof en, string> = {
   'table.event': '事件',
   'table.ip': 'IP 地址',
   'table.device': '设备',
+  'device.on': '{os} 上的 {browser}',
+  'device.mail_client': '{protocol} 客户端',
 
   'event.login.password_ok': '密码验证通过',
   'event.login.password_failed': '登录失败',

@@ -12,10 +12,16 @@ import { deviceName } from './trusted.ts';
 
 type BindMode = 'settings' | 'enroll';
 
-/** eventDevice names where an event came from: "Chrome on Windows", or "IMAP client" for mail apps. */
-function eventDevice(e: { event: string; userAgent: string | null; details: Record<string, unknown> | null }): string {
-  if (e.event.startsWith('mail.')) return `${String(e.details?.protocol ?? 'mail').toUpperCase()} client`;
-  return e.userAgent ? deviceName(e.userAgent) : '—';
+/** eventDevice names where an event came from, in the reader's language: "Chrome on Windows", or "IMAP client" for mail apps. */
+function eventDevice(req: Request, e: { event: string; userAgent: string | null; details: Record<string, unknown> | null }): string {
+  if (e.event.startsWith('mail.')) return req.t('device.mail_client', { protocol: String(e.details?.protocol ?? 'mail').toUpperCase() });
+  return e.userAgent ? localDeviceName(req, deviceName(e.userAgent)) : '—';
+}
+
+/** localDeviceName renders a stored "Browser on System" name in the reader's language. */
+export function localDeviceName(req: Request, name: string): string {
+  const at = name.lastIndexOf(' on ');
+  return at > 0 ? req.t('device.on', { browser: name.slice(0, at), os: name.slice(at + 4) }) : name;
 }
 
 /** twoFactorHandlers are Settings → Security: the SMS factor, step-up, trusted devices, and forced enrolment. */
@@ -104,7 +110,7 @@ export function twoFactorHandlers(s: Services) {
         required: await s.userService.requires2fa(user),
         deviceCount: devices.length,
         appPasswordCount: appPasswords.length,
-        events: events.map((e) => ({ ...e, device: eventDevice(e) })),
+        events: events.map((e) => ({ ...e, device: eventDevice(req, e) })),
       });
     },
 
@@ -197,7 +203,8 @@ export function twoFactorHandlers(s: Services) {
     },
 
     async devices(req: Request, res: Response) {
-      res.render('security/devices', { devices: await s.trusted.list(req.user!.id) });
+      const devices = await s.trusted.list(req.user!.id);
+      res.render('security/devices', { devices: devices.map((d) => ({ ...d, label: localDeviceName(req, d.name) })) });
     },
 
     async revokeDevice(req: Request, res: Response) {
@@ -206,7 +213,7 @@ export function twoFactorHandlers(s: Services) {
       const device = await s.trusted.revoke(req.user!.id, params.data.id);
       if (!device) throw notFound();
       await s.audit.record({ event: 'device.revoked', userId: req.user!.id, account: req.user!.email, origin: originOf(req), details: { device: device.name } });
-      flash(req, 'ok', 'devices.revoked', { name: device.name });
+      flash(req, 'ok', 'devices.revoked', { name: localDeviceName(req, device.name) });
       res.redirect(303, '/settings/security/devices');
     },
 
