@@ -26,9 +26,8 @@ export function authHandlers(s: Services) {
     return result;
   };
 
-  /** signIn finishes a login: a new session id, full level, and the audit line. */
-  const signIn = async (req: Request, user: User, authAt: number, via: 'password' | 'code' | 'trusted_device') => {
-    const next = req.session.auth?.next;
+  /** signIn finishes a login: a new session id, full level, and the audit line; it returns where to go. */
+  const signIn = async (req: Request, user: User, authAt: number, via: 'password' | 'code' | 'trusted_device', next?: string) => {
     await regenerate(req);
     const now = Date.now();
     req.session.auth = { userId: user.id, level: 'full', since: now, authAt, elevatedAt: via === 'code' ? now : undefined };
@@ -66,9 +65,8 @@ export function authHandlers(s: Services) {
       if (phone) {
         const device = await s.trusted.recognise(user.id, readTrustCookie(req, s.config));
         if (device) {
-          req.session.auth = { userId: user.id, level: 'full', since: now, authAt: now, next };
           await s.audit.record({ event: 'login.trusted_device', userId: user.id, account: user.email, origin: originOf(req), details: { device: device.name } });
-          return res.redirect(303, await signIn(req, user, now, 'trusted_device'));
+          return res.redirect(303, await signIn(req, user, now, 'trusted_device', next));
         }
         await regenerate(req);
         req.session.auth = { userId: user.id, level: 'pending2fa', since: now, authAt: now, next };
@@ -81,8 +79,7 @@ export function authHandlers(s: Services) {
         req.session.auth = { userId: user.id, level: 'enroll', since: now, authAt: now };
         return res.redirect(303, '/account-security');
       }
-      req.session.auth = { userId: user.id, level: 'full', since: now, authAt: now, next };
-      res.redirect(303, await signIn(req, user, now, 'password'));
+      res.redirect(303, await signIn(req, user, now, 'password', next));
     },
 
     async showCode(req: Request, res: Response) {
@@ -120,7 +117,7 @@ export function authHandlers(s: Services) {
         await s.audit.record({ event: 'login.code_failed', userId: user.id, account: user.email, origin, details: { reason: result.reason } });
         return rerender(form.success ? 401 : 400, req.t('code.failed'));
       }
-      const target = await signIn(req, user, req.session.auth!.authAt, 'code');
+      const target = await signIn(req, user, req.session.auth!.authAt, 'code', req.session.auth!.next);
       if (form.data?.trust) {
         const { token, device } = await s.trusted.trust(user.id, origin.userAgent, origin.ip);
         setTrustCookie(res, s.config, token, device.expiresAt);
