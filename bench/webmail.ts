@@ -20,6 +20,7 @@ import { hashPassword } from '../src/auth/password.ts';
 import { startServices } from '../test/helpers/services.ts';
 import { startDovecot } from '../test/harness/dovecot.ts';
 import { startSmtpSink } from '../test/harness/smtp-sink.ts';
+import { webmailEnv } from '../test/helpers/mail.ts';
 
 interface Figure {
   bench: string;
@@ -40,15 +41,7 @@ export const webmail = {
     const rounds = Math.max(50, Math.min(1000, Math.round((opts.durationSeconds ?? 10) * 30)));
     const sink = await startSmtpSink();
     const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port } });
-    const ts = await startServices({
-      LOG_LEVEL: 'warn',
-      IMAP_HOST: '127.0.0.1',
-      IMAP_PORT: String(dovecot.imapPort),
-      MAIL_MASTER_USER: dovecot.masterUser,
-      MAIL_MASTER_PASSWORD: dovecot.masterPassword,
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: String(sink.port),
-    });
+    const ts = await startServices({ LOG_LEVEL: 'warn', ...webmailEnv(dovecot, sink) });
     const server = await new Promise<Server>((resolve) => {
       const srv = createApp(ts).listen(0, '127.0.0.1', () => resolve(srv));
     });

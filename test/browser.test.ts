@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext, screenshot, serveApp, type ServedApp } from './helpers/browser.ts';
+import { launchBrowser, openPage, screenshot, serveApp, type ServedApp } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
 
 /*
@@ -27,12 +27,8 @@ after(async () => {
   if (shots.length) console.log(`screenshots:\n  ${shots.join('\n  ')}`);
 });
 
-async function open(locale: string): Promise<Page> {
-  const context = await newContext(browser, { locale });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  return page;
+function open(locale: string): Promise<Page> {
+  return openPage(browser, contexts, locale);
 }
 
 /** visible is the text a person sees on the page, whitespace collapsed. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, newContext, screenshot } from './helpers/browser.ts';
+import { launchBrowser, openPage, screenshot } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
 import { startMailWorld, type MailWorld } from './helpers/mail.ts';
 
@@ -36,12 +36,8 @@ after(async () => {
   await w?.close();
 });
 
-async function open(locale: string): Promise<Page> {
-  const context = await newContext(browser, { locale });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  return page;
+function open(locale: string): Promise<Page> {
+  return openPage(browser, contexts, locale);
 }
 
 const visible = async (page: Page) => (await page.locator('body').innerText()).replace(/\s+/g, ' ');

@@ -54,6 +54,15 @@ export async function newContext(browser: Browser, opts: BrowserContextOptions =
   });
 }
 
+/** openPage opens a page in a new profile for `locale`, remembering the context so the test can close it. */
+export async function openPage(browser: Browser, contexts: BrowserContext[], locale: string): Promise<Page> {
+  const context = await newContext(browser, { locale });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  return page;
+}
+
 export interface ServedApp {
   /** The running test app: its services (captured texts, store) and helpers. */
   t: TestApp;

@@ -34,19 +34,23 @@ export function build(message: Mail.Options): Promise<Buffer> {
   return new MailComposer({ date: new Date(), ...message }).compile().build();
 }
 
-/** startMailWorld starts Dovecot, the SMTP sink and the app configured against both. */
-export async function startMailWorld(extraEnv: Record<string, string> = {}): Promise<MailWorld> {
-  const sink = await startSmtpSink();
-  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port } });
-  const env = {
+/** webmailEnv points webmail at a harness Dovecot (master user) and SMTP sink. */
+export function webmailEnv(dovecot: DovecotInstance, sink: SmtpSink): Record<string, string> {
+  return {
     IMAP_HOST: '127.0.0.1',
     IMAP_PORT: String(dovecot.imapPort),
     MAIL_MASTER_USER: dovecot.masterUser,
     MAIL_MASTER_PASSWORD: dovecot.masterPassword,
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(sink.port),
-    ...extraEnv,
   };
+}
+
+/** startMailWorld starts Dovecot, the SMTP sink and the app configured against both. */
+export async function startMailWorld(extraEnv: Record<string, string> = {}): Promise<MailWorld> {
+  const sink = await startSmtpSink();
+  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port } });
+  const env = { ...webmailEnv(dovecot, sink), ...extraEnv };
   const t = await startApp(env);
   const imap = async <T>(owner: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> => {
     const c = new ImapFlow({
