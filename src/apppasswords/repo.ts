@@ -28,15 +28,6 @@ export class AppPasswordRepo {
     return row;
   }
 
-  async load(userId: string, id: string): Promise<AppPassword | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(appPasswords)
-      .where(and(eq(appPasswords.userId, userId), eq(appPasswords.id, id)))
-      .limit(1);
-    return row;
-  }
-
   /** loadWithUser reads a password and its owner in one query (the mail-login hot path). */
   async loadWithUser(id: string): Promise<{ row: AppPassword; user: User } | undefined> {
     const [found] = await this.db

@@ -88,10 +88,6 @@ export class AppPasswords {
     return this.repo.list(userId);
   }
 
-  load(userId: string, id: string) {
-    return this.repo.load(userId, id);
-  }
-
   loadWithUser(id: string) {
     return this.repo.loadWithUser(id);
   }

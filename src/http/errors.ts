@@ -15,8 +15,6 @@ export class HttpError extends Error {
 export const badRequest = (key = 'error.bad_request') => new HttpError(400, key);
 export const forbidden = (key = 'error.forbidden') => new HttpError(403, key);
 export const notFound = () => new HttpError(404, 'error.not_found');
-export const tooManyRequests = (seconds: number) => new HttpError(429, 'error.too_many', { minutes: Math.max(1, Math.ceil(seconds / 60)) });
-export const unavailable = (key = 'error.unavailable') => new HttpError(503, key);
 
 export const notFoundHandler: RequestHandler = (_req, _res, next) => next(notFound());
 

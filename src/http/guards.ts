@@ -1,6 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ELEVATED_TTL_MS } from '../auth/levels.ts';
-import { forbidden } from './errors.ts';
 
 /**
  * Guards decide who reaches a route. Each one is named for the state it
@@ -62,9 +61,3 @@ export function elevatedTo(page?: string): RequestHandler[] {
 
 /** elevated is elevatedTo the requested page itself. */
 export const elevated = elevatedTo();
-
-/** admin admits signed-in administrators. */
-export const admin: RequestHandler[] = [
-  session,
-  (req, _res, next) => (req.user?.isAdmin ? next() : next(forbidden())),
-];

@@ -72,8 +72,4 @@ export class LoginCache {
     this.entries.clear();
     this.byUser.clear();
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }
