@@ -3,9 +3,9 @@ import type { Services } from '../services.ts';
 import type { User } from '../users/repo.ts';
 import { originOf } from '../http/origin.ts';
 import { flash, regenerate, safeNext } from '../http/context.ts';
-import { readTrustCookie, setTrustCookie } from '../twofactor/cookie.ts';
+import { readDeviceCookie, readTrustCookie, setDeviceCookie, setTrustCookie } from '../http/cookies.ts';
 import { maskPhone } from '../twofactor/sms/phone.ts';
-import { flashRefusal } from '../twofactor/sms/flash.ts';
+import { flashRefusal } from '../http/refusal.ts';
 import { sessionCookieName } from '../http/session.ts';
 import { codeForm, loginForm, passwordChangeForm } from './schema.ts';
 import { checkNewPassword, hashPassword } from './password.ts';
@@ -22,7 +22,8 @@ export function authHandlers(s: Services) {
       locale: req.locale,
       replaces: req.session.auth?.challengeId,
     });
-    if (result.ok) req.session.auth!.challengeId = result.challengeId;
+    // A code the provider failed to deliver still starts the resend wait.
+    if (result.ok || result.reason === 'send_failed') req.session.auth!.challengeId = result.challengeId;
     return result;
   };
 
@@ -47,7 +48,7 @@ export function authHandlers(s: Services) {
       if (!form.success) {
         return res.status(400).render('auth/login', { email, next, error: req.t('login.failed') });
       }
-      const result = await s.passwordLogin.attempt(form.data.email, form.data.password, originOf(req));
+      const result = await s.passwordLogin.attempt(form.data.email, form.data.password, originOf(req), readDeviceCookie(req, s.config));
       if (result.kind === 'throttled') {
         res.set('Retry-After', String(result.retryAfterSeconds));
         return res.status(429).render('auth/login', {
@@ -59,6 +60,7 @@ export function authHandlers(s: Services) {
       if (result.kind === 'failed') {
         return res.status(401).render('auth/login', { email, next, error: req.t('login.failed') });
       }
+      setDeviceCookie(res, s.config, result.deviceCookie);
       const user = result.user;
       const now = Date.now();
       const phone = await s.phones.load(user.id);
@@ -101,18 +103,17 @@ export function authHandlers(s: Services) {
           days: s.config.TRUSTED_DEVICE_DAYS,
         });
       const form = codeForm.safeParse(req.body ?? {});
-      const verdict = await s.regulator.check('code', user.email, origin.ip);
-      if (!verdict.allowed) {
-        await s.audit.record({ event: 'login.throttled', userId: user.id, account: user.email, origin, details: { step: 'code' } });
-        res.set('Retry-After', String(verdict.retryAfterSeconds));
-        return rerender(429, req.t('login.throttled', { minutes: Math.max(1, Math.ceil(verdict.retryAfterSeconds / 60)) }));
-      }
       const challengeId = req.session.auth?.challengeId;
-      const result =
-        form.success && challengeId
-          ? await s.smsVerification.verify(challengeId, user.id, 'login', form.data.code)
-          : ({ ok: false, reason: 'wrong' } as const);
-      await s.regulator.record('code', user.email, origin.ip, result.ok);
+      const knownDevice = s.deviceCookies.deviceFor(user.email, readDeviceCookie(req, s.config));
+      const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: knownDevice }, () =>
+        form.success && challengeId ? s.smsVerification.verify(challengeId, user.id, 'login', form.data.code) : Promise.resolve({ ok: false, reason: 'wrong' } as const),
+      );
+      if (!outcome.allowed) {
+        await s.audit.record({ event: 'login.throttled', userId: user.id, account: user.email, origin, details: { step: 'code' } });
+        res.set('Retry-After', String(outcome.retryAfterSeconds));
+        return rerender(429, req.t('login.throttled', { minutes: Math.max(1, Math.ceil(outcome.retryAfterSeconds / 60)) }));
+      }
+      const result = outcome.result;
       if (!result.ok) {
         await s.audit.record({ event: 'login.code_failed', userId: user.id, account: user.email, origin, details: { reason: result.reason } });
         return rerender(form.success ? 401 : 400, req.t('code.failed'));
@@ -160,9 +161,13 @@ export function authHandlers(s: Services) {
       const revoked = await s.trusted.revokeAll(user.id);
       const origin = originOf(req);
       await s.appPasswords.revokeAll(user, origin, 'password_changed');
-      await s.audit.record({ event: 'password.changed', userId: user.id, account: user.email, origin, details: { trustedDevicesRevoked: revoked } });
-      if (form.data.endOthers) await s.sessions.destroyForUser(user.id, req.sessionID);
-      flash(req, 'ok', 'password.changed');
+      // Whoever else holds a session may be the reason for the change: they go, unless the user asked to keep them.
+      const ended = form.data.keepOthers ? 0 : await s.sessions.destroyForUser(user.id, req.sessionID);
+      await s.audit.record({ event: 'password.changed', userId: user.id, account: user.email, origin, details: { trustedDevicesRevoked: revoked, sessionsEnded: ended } });
+      const auth = req.session.auth!;
+      await regenerate(req);
+      req.session.auth = { ...auth };
+      flash(req, 'ok', 'password.changed', { sessions: ended, devices: revoked });
       res.redirect(303, '/settings/security');
     },
   };

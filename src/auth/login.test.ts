@@ -64,17 +64,26 @@ describe('password step', () => {
   test('throttles a client IP spraying many accounts', async () => {
     const { Regulator } = await import('./regulation.ts');
     const r = new Regulator(t.s.db, { freeFailures: 5, baseDelaySeconds: 2, maxDelaySeconds: 900, lockAfter: 100, lockSeconds: 86400, ipMaxFailures: 3, ipWindowSeconds: 900 });
-    for (let i = 0; i < 3; i++) await r.record('password', `spray${i}@example.test`, '203.0.113.9', false);
-    const verdict = await r.check('password', 'fresh@example.test', '203.0.113.9');
+    const wrong = async () => ({ ok: false });
+    for (let i = 0; i < 3; i++) await r.regulated({ kind: 'password', account: `spray${i}@example.test`, ip: '203.0.113.9' }, wrong);
+    const verdict = await r.check({ kind: 'password', account: 'fresh@example.test', ip: '203.0.113.9' });
     assert.equal(verdict.allowed, false);
-    assert.equal((await r.check('password', 'fresh@example.test', '203.0.113.10')).allowed, true);
+    assert.equal((await r.check({ kind: 'password', account: 'fresh@example.test', ip: '203.0.113.10' })).allowed, true);
   });
 
   test('locks an account after 100 consecutive failures', async () => {
     const { Regulator } = await import('./regulation.ts');
     const r = new Regulator(t.s.db);
-    for (let i = 0; i < 100; i++) await r.record('password', 'victim@example.test', `198.51.100.${i % 200}`, false);
-    const verdict = await r.check('password', 'victim@example.test', '192.0.2.1', new Date(Date.now() + 3600_000));
+    // A hundred failures, each made after the previous wait ran out.
+    let at = Date.now();
+    for (let i = 0; i < 100; i++) {
+      const attempt = { kind: 'password' as const, account: 'victim@example.test', ip: `198.51.100.${i % 200}` };
+      const v = await r.check(attempt, new Date(at));
+      if (!v.allowed) at += v.retryAfterSeconds * 1000;
+      const outcome = await r.regulated(attempt, async () => ({ ok: false }), new Date(at));
+      assert.ok(outcome.allowed, `attempt ${i + 1} is allowed once its wait is over`);
+    }
+    const verdict = await r.check({ kind: 'password', account: 'victim@example.test', ip: '192.0.2.1' }, new Date(at + 3600_000));
     assert.equal(verdict.allowed, false);
     assert.ok(!verdict.allowed && verdict.retryAfterSeconds > 3600 * 20, 'locked for about a day');
   });

@@ -1,10 +1,11 @@
 import type { AuditLog, Origin } from '../audit/log.ts';
 import type { User, UserRepo } from '../users/repo.ts';
+import type { DeviceCookies } from './device-cookie.ts';
 import { verifyPassword } from './password.ts';
 import type { Regulator } from './regulation.ts';
 
 export type PasswordResult =
-  | { kind: 'ok'; user: User }
+  | { kind: 'ok'; user: User; deviceCookie: string }
   | { kind: 'failed' }
   | { kind: 'throttled'; retryAfterSeconds: number };
 
@@ -14,32 +15,36 @@ const LOGIN_PASSWORD_MAX = 1024;
 /**
  * PasswordLogin is the first factor. Unknown user, wrong password and
  * disabled account all cost one argon2 verification and give the same
- * answer; only the audit log tells them apart.
+ * answer; only the audit log tells them apart. A browser that signed in to
+ * the account before (its device cookie) is throttled on its own count.
  */
 export class PasswordLogin {
   constructor(
     private readonly users: UserRepo,
     private readonly regulator: Regulator,
     private readonly audit: AuditLog,
+    private readonly devices: DeviceCookies,
   ) {}
 
-  async attempt(email: string, password: string, origin: Origin): Promise<PasswordResult> {
+  async attempt(email: string, password: string, origin: Origin, deviceCookie?: string): Promise<PasswordResult> {
     const account = email.trim().toLowerCase();
-    const verdict = await this.regulator.check('password', account, origin.ip);
-    if (!verdict.allowed) {
-      this.audit.recordSoon({ event: 'login.throttled', account, origin, details: { step: 'password' } });
-      return { kind: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+    const device = this.devices.deviceFor(account, deviceCookie);
+    const outcome = await this.regulator.regulated({ kind: 'password', account, ip: origin.ip, device }, async () => {
+      const user = await this.users.loadByEmail(account);
+      const matches = await verifyPassword(user?.passwordHash, password.slice(0, LOGIN_PASSWORD_MAX));
+      return { ok: matches && !!user && !user.disabled, user };
+    });
+    if (!outcome.allowed) {
+      this.audit.recordSoon({ event: 'login.throttled', account, origin, details: { step: 'password', knownDevice: !!device } });
+      return { kind: 'throttled', retryAfterSeconds: outcome.retryAfterSeconds };
     }
-    const user = await this.users.loadByEmail(account);
-    const matches = await verifyPassword(user?.passwordHash, password.slice(0, LOGIN_PASSWORD_MAX));
-    const ok = matches && !!user && !user.disabled;
-    await this.regulator.record('password', account, origin.ip, ok);
-    if (!ok) {
+    const { ok, user } = outcome.result;
+    if (!ok || !user) {
       const reason = !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password';
-      this.audit.recordSoon({ event: 'login.password_failed', userId: user?.id, account, origin, details: { reason } });
+      this.audit.recordSoon({ event: 'login.password_failed', userId: user?.id, account, origin, details: { reason, knownDevice: !!device } });
       return { kind: 'failed' };
     }
-    this.audit.recordSoon({ event: 'login.password_ok', userId: user.id, account, origin });
-    return { kind: 'ok', user };
+    this.audit.recordSoon({ event: 'login.password_ok', userId: user.id, account, origin, details: { knownDevice: !!device } });
+    return { kind: 'ok', user, deviceCookie: device ? deviceCookie! : this.devices.issue(account) };
   }
 }

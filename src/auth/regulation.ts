@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt } from 'drizzle-orm';
+import { and, count, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { authAttempts } from '../db/schema/index.ts';
 
@@ -6,15 +6,15 @@ import { authAttempts } from '../db/schema/index.ts';
 export type AttemptKind = 'password' | 'code' | 'stepup' | 'mail';
 
 export interface RegulationRules {
-  /** Consecutive failures per account allowed before waits begin. */
+  /** Consecutive failures per account (or per known device) allowed before waits begin. */
   freeFailures: number;
   /** First wait once freeFailures is used up; doubles with each further failure. */
   baseDelaySeconds: number;
   maxDelaySeconds: number;
-  /** Consecutive failures per account after which the account is locked for lockSeconds. */
+  /** Consecutive failures per account after which the account is locked for lockSeconds (untrusted clients only). */
   lockAfter: number;
   lockSeconds: number;
-  /** Failures per client IP within ipWindowSeconds before that IP waits out the window. */
+  /** Failures per client IP within ipWindowSeconds before that IP waits out the window (untrusted clients only). */
   ipMaxFailures: number;
   ipWindowSeconds: number;
 }
@@ -29,11 +29,37 @@ export const DEFAULT_RULES: RegulationRules = {
   ipWindowSeconds: 15 * 60,
 };
 
+/** A mail client's address counts as known for an account this long after it last signed in from there. */
+export const KNOWN_IP_DAYS = 30;
+
+/** Attempt is one try at a secret: what, for which account, from where. */
+export interface Attempt {
+  kind: AttemptKind;
+  account: string;
+  ip: string;
+  /**
+   * A client that proved itself for this account before: a browser with a
+   * signed device cookie, or a mail client's known address. It keeps its own
+   * count; account-wide waits, the lock and the per-IP limit apply to
+   * untrusted clients only, so strangers cannot lock the owner out.
+   */
+  device?: string;
+}
+
 export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+export type Regulated<R> = { allowed: true; result: R } | { allowed: false; retryAfterSeconds: number };
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Reader = Db | Tx;
+
 /**
- * Regulator is brute-force protection: it records every attempt and, before
- * a secret is checked, says whether the account or the client IP must wait.
+ * Regulator is brute-force protection and the only way a secret is checked:
+ * `regulated()` reserves the attempt atomically (an advisory lock on the
+ * account, and on the client IP for untrusted clients, held while the counts
+ * are read and the attempt is written as a failure), then verifies, then
+ * turns the reservation into a success if the secret was right. Parallel
+ * guesses therefore queue on the lock and each sees the ones before it.
  * Counts live in the database, so they hold across sessions, new codes,
  * resends and several Postern nodes.
  */
@@ -43,23 +69,61 @@ export class Regulator {
     private readonly rules: RegulationRules = DEFAULT_RULES,
   ) {}
 
-  async check(kind: AttemptKind, account: string, ip: string, now = new Date()): Promise<Verdict> {
-    const waits = await Promise.all([this.accountWait(kind, account.toLowerCase(), now), this.ipWait(kind, ip, now)]);
-    const wait = Math.max(...waits);
+  /**
+   * regulated runs `verify` only if the attempt may be made now, and records
+   * its outcome. A verifier that throws (the store is down) leaves no attempt behind.
+   */
+  async regulated<R extends { ok: boolean }>(attempt: Attempt, verify: () => Promise<R>, now = new Date()): Promise<Regulated<R>> {
+    const a = normalize(attempt);
+    const reservation = await this.reserve(a, now);
+    if (!reservation.allowed) return reservation;
+    let result: R;
+    try {
+      result = await verify();
+    } catch (err) {
+      await this.db.delete(authAttempts).where(eq(authAttempts.id, reservation.id)).catch(() => {});
+      throw err;
+    }
+    if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id));
+    return { allowed: true, result };
+  }
+
+  /** check tells, without reserving anything, whether an attempt would be allowed now (for pages that show it). */
+  async check(attempt: Attempt, now = new Date()): Promise<Verdict> {
+    const wait = await this.waitFor(this.db, normalize(attempt), now);
     return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait) } : { allowed: true };
   }
 
-  async record(kind: AttemptKind, account: string, ip: string, success: boolean): Promise<void> {
-    await this.db.insert(authAttempts).values({ kind, account: account.toLowerCase(), ip, success });
+  /**
+   * knownIp returns a device key for a mail client's address that signed in
+   * to this account within KNOWN_IP_DAYS, so it keeps its own count while
+   * strangers elsewhere hammer the account.
+   */
+  async knownIp(kind: AttemptKind, account: string, ip: string, now = new Date()): Promise<string | undefined> {
+    const since = new Date(now.getTime() - KNOWN_IP_DAYS * 86400_000);
+    const [row] = await this.db
+      .select({ id: authAttempts.id })
+      .from(authAttempts)
+      .where(and(eq(authAttempts.kind, kind), eq(authAttempts.account, account.toLowerCase()), eq(authAttempts.ip, ip), eq(authAttempts.success, true), gt(authAttempts.createdAt, since)))
+      .limit(1);
+    return row ? `ip:${ip}` : undefined;
   }
 
-  /** consecutiveFailures counts failures since the account's last success (within the lock window). */
-  async consecutiveFailures(kind: AttemptKind, account: string, now = new Date()): Promise<{ n: number; last?: Date }> {
+  /** consecutiveFailures counts an untrusted account's (or one device's) failures since its last success, within the lock window. */
+  async consecutiveFailures(attempt: Attempt, now = new Date(), reader: Reader = this.db): Promise<{ n: number; last?: Date }> {
+    const a = normalize(attempt);
     const since = new Date(now.getTime() - this.rules.lockSeconds * 1000);
-    const rows = await this.db
+    const rows = await reader
       .select({ success: authAttempts.success, at: authAttempts.createdAt })
       .from(authAttempts)
-      .where(and(eq(authAttempts.kind, kind), eq(authAttempts.account, account), gt(authAttempts.createdAt, since)))
+      .where(
+        and(
+          eq(authAttempts.kind, a.kind),
+          eq(authAttempts.account, a.account),
+          a.device ? eq(authAttempts.device, a.device) : isNull(authAttempts.device),
+          gt(authAttempts.createdAt, since),
+        ),
+      )
       .orderBy(desc(authAttempts.id))
       .limit(this.rules.lockAfter + 1);
     let n = 0;
@@ -67,22 +131,47 @@ export class Regulator {
     return { n, last: rows[0]?.at };
   }
 
-  private async accountWait(kind: AttemptKind, account: string, now: Date): Promise<number> {
-    const { n, last } = await this.consecutiveFailures(kind, account, now);
+  private reserve(a: Attempt, now: Date): Promise<{ allowed: true; id: number } | { allowed: false; retryAfterSeconds: number }> {
+    return this.db.transaction(async (tx) => {
+      // Always the account first, then the address: two attempts never wait on each other's second lock.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`postern:${a.kind}:account:${a.account}`}, 0))`);
+      if (!a.device) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`postern:${a.kind}:ip:${a.ip}`}, 0))`);
+      const wait = await this.waitFor(tx, a, now);
+      if (wait > 0) return { allowed: false as const, retryAfterSeconds: Math.ceil(wait) };
+      const [row] = await tx
+        .insert(authAttempts)
+        .values({ kind: a.kind, account: a.account, ip: a.ip, device: a.device ?? null, success: false, createdAt: now })
+        .returning({ id: authAttempts.id });
+      return { allowed: true as const, id: row!.id };
+    });
+  }
+
+  private async waitFor(reader: Reader, a: Attempt, now: Date): Promise<number> {
+    if (a.device) return this.accountWait(reader, a, now, false);
+    const waits = await Promise.all([this.accountWait(reader, a, now, true), this.ipWait(reader, a, now)]);
+    return Math.max(...waits);
+  }
+
+  private async accountWait(reader: Reader, a: Attempt, now: Date, canLock: boolean): Promise<number> {
+    const { n, last } = await this.consecutiveFailures(a, now, reader);
     if (!last || n < this.rules.freeFailures) return 0;
     const delay =
-      n >= this.rules.lockAfter
+      canLock && n >= this.rules.lockAfter
         ? this.rules.lockSeconds
-        : Math.min(this.rules.baseDelaySeconds * 2 ** (n - this.rules.freeFailures), this.rules.maxDelaySeconds);
+        : Math.min(this.rules.baseDelaySeconds * 2 ** Math.min(n - this.rules.freeFailures, 30), this.rules.maxDelaySeconds);
     return (last.getTime() + delay * 1000 - now.getTime()) / 1000;
   }
 
-  private async ipWait(kind: AttemptKind, ip: string, now: Date): Promise<number> {
+  private async ipWait(reader: Reader, a: Attempt, now: Date): Promise<number> {
     const since = new Date(now.getTime() - this.rules.ipWindowSeconds * 1000);
-    const [row] = await this.db
+    const [row] = await reader
       .select({ n: count() })
       .from(authAttempts)
-      .where(and(eq(authAttempts.kind, kind), eq(authAttempts.ip, ip), eq(authAttempts.success, false), gt(authAttempts.createdAt, since)));
+      .where(and(eq(authAttempts.kind, a.kind), eq(authAttempts.ip, a.ip), eq(authAttempts.success, false), isNull(authAttempts.device), gt(authAttempts.createdAt, since)));
     return (row?.n ?? 0) >= this.rules.ipMaxFailures ? this.rules.ipWindowSeconds : 0;
   }
+}
+
+function normalize(a: Attempt): Attempt {
+  return { ...a, account: a.account.trim().toLowerCase().slice(0, 320) };
 }

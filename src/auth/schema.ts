@@ -22,6 +22,6 @@ export const codeForm = z.object({
 export const passwordChangeForm = z.object({
   password: z.string().max(1024),
   confirm: z.string().max(1024),
-  // "Sign out my other sessions" checkbox.
-  endOthers: z.literal('on').optional(),
+  // "Keep my other sessions signed in" checkbox; unticked, every other session ends.
+  keepOthers: z.literal('on').optional(),
 });

@@ -11,10 +11,48 @@ before(async () => {
 after(() => t.close());
 
 describe('binding a phone (Settings → Security → Two-step verification)', () => {
+  test('an open session alone cannot add a phone: the password is asked first', async () => {
+    const user = await buildUser(t.s);
+    // Someone at an unlocked browser, or with a stolen cookie, who does not know the password.
+    const c = await t.signIn(user.email);
+    await c.get('/settings/security/sms');
+    const texts = t.s.texts.length;
+    const send = await c.post('/settings/security/sms/send', { phone: '+8613800138190' });
+    assert.equal(send.status, 303);
+    assert.match(send.headers.location!, /^\/settings\/security\/verify\?next=/);
+    assert.equal(t.s.texts.length, texts, 'no code went to their phone');
+    const confirm = await c.post('/settings/security/sms/confirm', { code: '123456' });
+    assert.match(confirm.headers.location!, /^\/settings\/security\/verify/);
+    const verify = await c.get(send.headers.location!);
+    assert.match(textOf(verify.text), /Password/);
+    const wrong = await c.post('/settings/security/verify', { password: 'a guess at the password', next: '/settings/security/sms' });
+    assert.equal(wrong.status, 401);
+    assert.equal(await t.s.phones.load(user.id), undefined);
+  });
+
+  test('binding a phone does not count as a fresh check for other sensitive changes', async () => {
+    const user = await buildUser(t.s, { require2fa: true });
+    const c = t.client();
+    await c.get('/login');
+    await c.post('/login', { email: user.email, password: PASSWORD });
+    await c.get('/account-security');
+    await c.post('/account-security/send', { phone: '+8613800138191' });
+    assert.equal((await c.post('/account-security/confirm', { code: t.s.lastCode('+8613800138191') })).headers.location, '/');
+    for (const path of ['/settings/password', '/settings/app-passwords', '/settings/sharing']) {
+      await c.get('/settings/security');
+      const res = await c.post(path, { password: 'a brand new passphrase', confirm: 'a brand new passphrase', name: 'x', imap: 'on', email: 'x@example.test', permission: 'read' });
+      assert.equal(res.status, 303, path);
+      assert.match(res.headers.location!, /^\/settings\/security\/verify/, path);
+    }
+    const again = await t.s.users.load(user.id);
+    assert.equal(again!.passwordHash, user.passwordHash, 'the password is unchanged');
+  });
+
+
   test('a number is normalized to E.164, confirmed by a code, and then asked at login', async () => {
     const user = await buildUser(t.s);
     const c = await t.signIn(user.email);
-    await c.get('/settings/security/sms');
+    await t.stepUp(c, '/settings/security/sms');
     const sent = await c.post('/settings/security/sms/send', { phone: '138 0013 8100' });
     assert.equal(sent.status, 303);
     assert.equal(t.s.texts.at(-1)!.to, '+8613800138100');
@@ -34,7 +72,7 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
   test('an invalid number gets a clear message and no text', async () => {
     const user = await buildUser(t.s);
     const c = await t.signIn(user.email);
-    await c.get('/settings/security/sms');
+    await t.stepUp(c, '/settings/security/sms');
     const before = t.s.texts.length;
     for (const phone of ['12345', '+86 999', 'not a number', '+1 202 555 01']) {
       const res = await c.post('/settings/security/sms/send', { phone });
@@ -49,7 +87,7 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
     for (let i = 0; i < 2; i++) {
       const user = await buildUser(t.s);
       const c = await t.signIn(user.email);
-      await c.get('/settings/security/sms');
+      await t.stepUp(c, '/settings/security/sms');
       await c.post('/settings/security/sms/send', { phone });
       await c.post('/settings/security/sms/confirm', { code: t.s.lastCode(phone) });
       assert.equal(await t.s.phones.load(user.id), phone);
@@ -59,7 +97,7 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
   test('a wrong code does not bind', async () => {
     const user = await buildUser(t.s);
     const c = await t.signIn(user.email);
-    await c.get('/settings/security/sms');
+    await t.stepUp(c, '/settings/security/sms');
     await c.post('/settings/security/sms/send', { phone: '+8613800138102' });
     const code = t.s.lastCode();
     const res = await c.post('/settings/security/sms/confirm', { code: code === '123456' ? '654321' : '123456' });

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
-import { buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
+import { ageSessions, buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
 import { textOf } from '../../test/helpers/client.ts';
 
 let t: TestApp;
@@ -59,7 +59,23 @@ describe('forced two-step verification', () => {
     }
   });
 
-  test('the held state expires like any half-signed-in session and logout still works', async () => {
+  test('the held state expires after ten minutes like any half-signed-in session', async () => {
+    const user = await buildUser(t.s, { require2fa: true });
+    const c = t.client();
+    await c.get('/login');
+    await c.post('/login', { email: user.email, password: PASSWORD });
+    assert.equal((await c.get('/account-security')).status, 200);
+    await ageSessions(t.s, user.id, 9 * 60_000);
+    assert.equal((await c.get('/account-security')).status, 200, 'nine minutes on, still held');
+    await ageSessions(t.s, user.id, 2 * 60_000);
+    const res = await c.get('/account-security');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/login');
+    const post = await c.post('/account-security/send', { phone: '+8613600136001' });
+    assert.equal(post.headers.location, '/login');
+  });
+
+  test('logout works from the held state', async () => {
     const user = await buildUser(t.s, { require2fa: true });
     const c = t.client();
     await c.get('/login');

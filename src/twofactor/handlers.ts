@@ -6,7 +6,8 @@ import { isElevated } from '../http/guards.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { verifyPassword } from '../auth/password.ts';
 import { maskPhone, normalizePhone } from './sms/phone.ts';
-import { flashRefusal } from './sms/flash.ts';
+import { flashRefusal } from '../http/refusal.ts';
+import { readDeviceCookie } from '../http/cookies.ts';
 import { codeOnlyForm, deviceParams, phoneForm, stepUpForm } from './schema.ts';
 import { deviceName } from './trusted.ts';
 
@@ -26,6 +27,7 @@ export function localDeviceName(req: Request, name: string): string {
 
 /** twoFactorHandlers are Settings → Security: the SMS factor, step-up, trusted devices, and forced enrolment. */
 export function twoFactorHandlers(s: Services) {
+  const knownDevice = (req: Request) => s.deviceCookies.deviceFor(req.user!.email, readDeviceCookie(req, s.config));
   const base = (mode: BindMode) => (mode === 'enroll' ? '/account-security' : '/settings/security/sms');
 
   const renderBind = async (req: Request, res: Response, mode: BindMode, status = 200, error: string | null = null, typed = '') => {
@@ -53,6 +55,8 @@ export function twoFactorHandlers(s: Services) {
     const previous = req.session.pendingCode?.purpose === 'bind' ? req.session.pendingCode.challengeId : undefined;
     const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'bind', origin: originOf(req), locale: req.locale, replaces: previous });
     if (!result.ok) {
+      // A code the provider failed to deliver still starts the resend wait.
+      if (result.reason === 'send_failed') req.session.pendingCode = { challengeId: result.challengeId, purpose: 'bind', phone };
       flashRefusal(req, result);
       return res.redirect(303, base(mode));
     }
@@ -68,17 +72,16 @@ export function twoFactorHandlers(s: Services) {
     const pending = req.session.pendingCode;
     const form = codeOnlyForm.safeParse(req.body ?? {});
     if (!pending || pending.purpose !== 'bind') return res.redirect(303, base(mode));
-    const verdict = await s.regulator.check('code', user.email, origin.ip);
-    if (!verdict.allowed) return renderBind(req, res, mode, 429, req.t('login.throttled', { minutes: Math.ceil(verdict.retryAfterSeconds / 60) }));
-    const previous = await s.phones.load(user.id);
-    // Changing a bound number is adding an authenticator: the fresh check must still hold.
-    if (previous && !isElevated(req)) return res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(base(mode))}`);
-    const result = form.success ? await s.smsVerification.verify(pending.challengeId, user.id, 'bind', form.data.code) : ({ ok: false, reason: 'wrong' } as const);
-    await s.regulator.record('code', user.email, origin.ip, result.ok);
+    const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: knownDevice(req) }, () =>
+      form.success ? s.smsVerification.verify(pending.challengeId, user.id, 'bind', form.data.code) : Promise.resolve({ ok: false, reason: 'wrong' } as const),
+    );
+    if (!outcome.allowed) return renderBind(req, res, mode, 429, req.t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) }));
+    const result = outcome.result;
     if (!result.ok) {
       if (result.reason !== 'wrong') delete req.session.pendingCode;
       return renderBind(req, res, mode, 400, req.t('code.failed'));
     }
+    const previous = await s.phones.load(user.id);
     await s.phones.save(user.id, result.phone);
     const revoked = previous ? await s.trusted.revokeAll(user.id) : 0;
     await s.audit.record({
@@ -90,8 +93,8 @@ export function twoFactorHandlers(s: Services) {
     });
     const auth = req.session.auth!;
     await regenerate(req);
-    const now = Date.now();
-    req.session.auth = { userId: user.id, level: 'full', since: mode === 'enroll' ? now : auth.since, authAt: auth.authAt, elevatedAt: now };
+    // Binding proves only the new phone, never the account: it keeps whatever fresh check the session had, and adds none.
+    req.session.auth = mode === 'enroll' ? { userId: user.id, level: 'full', since: Date.now(), authAt: auth.authAt } : { ...auth, challengeId: undefined };
     flash(req, 'ok', previous ? 'phone.changed' : 'phone.bound', { phone: maskPhone(result.phone) });
     res.redirect(303, mode === 'enroll' ? '/' : '/settings/security');
   };
@@ -121,7 +124,7 @@ export function twoFactorHandlers(s: Services) {
     sendEnroll: sendBindCode('enroll'),
     confirmEnroll: confirmBind('enroll'),
 
-    /** sendFirstSms refuses a second binding: changing a bound number goes through the elevated route. */
+    /** sendFirstSms refuses a second binding: changing a bound number goes through sendSms. */
     async sendFirstSms(req: Request, res: Response) {
       if (await s.phones.load(req.user!.id)) return res.redirect(303, '/settings/security/sms');
       return sendBindCode('settings')(req, res);
@@ -162,10 +165,9 @@ export function twoFactorHandlers(s: Services) {
       if (!phone) return res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(next)}`);
       const previous = req.session.pendingCode?.purpose === 'stepup' ? req.session.pendingCode.challengeId : undefined;
       const result = await s.smsVerification.send({ userId: user.id, account: user.email, phone, purpose: 'stepup', origin: originOf(req), locale: req.locale, replaces: previous });
-      if (result.ok) {
-        req.session.pendingCode = { challengeId: result.challengeId, purpose: 'stepup', phone, next };
-        flash(req, 'ok', 'code.sent_to', { phone: maskPhone(phone) });
-      } else flashRefusal(req, result);
+      if (result.ok || result.reason === 'send_failed') req.session.pendingCode = { challengeId: result.challengeId, purpose: 'stepup', phone, next };
+      if (result.ok) flash(req, 'ok', 'code.sent_to', { phone: maskPhone(phone) });
+      else flashRefusal(req, result);
       res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(next)}`);
     },
 
@@ -185,15 +187,12 @@ export function twoFactorHandlers(s: Services) {
           next,
           error,
         });
-      const verdict = await s.regulator.check('stepup', user.email, origin.ip);
-      if (!verdict.allowed) return fail(429, req.t('login.throttled', { minutes: Math.ceil(verdict.retryAfterSeconds / 60) }));
-      let ok = false;
-      if (phone) {
-        if (pending && form.data.code) ok = (await s.smsVerification.verify(pending.challengeId, user.id, 'stepup', form.data.code)).ok;
-      } else {
-        ok = await verifyPassword(user.passwordHash, form.data.password ?? '');
-      }
-      await s.regulator.record('stepup', user.email, origin.ip, ok);
+      const outcome = await s.regulator.regulated({ kind: 'stepup', account: user.email, ip: origin.ip, device: knownDevice(req) }, async () => {
+        if (phone) return { ok: !!pending && !!form.data.code && (await s.smsVerification.verify(pending.challengeId, user.id, 'stepup', form.data.code)).ok };
+        return { ok: await verifyPassword(user.passwordHash, form.data.password ?? '') };
+      });
+      if (!outcome.allowed) return fail(429, req.t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) }));
+      const ok = outcome.result.ok;
       await s.audit.record({ event: ok ? 'stepup.ok' : 'stepup.failed', userId: user.id, account: user.email, origin, details: { method: phone ? 'sms' : 'password' } });
       if (!ok) return fail(401, req.t(phone ? 'code.failed' : 'stepup.password_failed'));
       const auth = req.session.auth!;

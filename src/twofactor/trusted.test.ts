@@ -129,4 +129,33 @@ describe('trusted browsers', () => {
     assert.ok(events.some((e) => e.event === 'password.changed'));
     assert.ok(events.some((e) => e.event === 'device.revoked_all'));
   });
+
+  test('a password change signs every other session out, gives this one a new id and says so', async () => {
+    const user = await buildUser(t.s, { phone: '+8613700137009' });
+    const laptop = await t.signIn(user.email);
+    const phone = await t.signIn(user.email);
+    const c = await t.signIn(user.email);
+    const before = c.cookie('postern.sid');
+    await c.get('/settings/password');
+    const res = await c.post('/settings/password', { password: 'another long passphrase', confirm: 'another long passphrase' });
+    assert.equal(res.status, 303);
+    assert.notEqual(c.cookie('postern.sid'), before, 'a new session id');
+    assert.match(textOf((await c.get('/settings/security')).text), /Other sessions signed out: 2/);
+    for (const other of [laptop, phone]) {
+      const r = await other.get('/settings/security');
+      assert.equal(r.status, 303);
+      assert.match(r.headers.location!, /^\/login/);
+    }
+    const changed = (await t.s.audit.recentForUser(user.id, 50)).find((e) => e.event === 'password.changed');
+    assert.equal(changed?.details?.sessionsEnded, 2);
+  });
+
+  test('a password change keeps the other sessions only when asked to', async () => {
+    const user = await buildUser(t.s, { phone: '+8613700137010' });
+    const laptop = await t.signIn(user.email);
+    const c = await t.signIn(user.email);
+    await c.get('/settings/password');
+    await c.post('/settings/password', { password: 'yet another passphrase', confirm: 'yet another passphrase', keepOthers: 'on' });
+    assert.equal((await laptop.get('/settings/security')).status, 200);
+  });
 });

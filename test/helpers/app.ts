@@ -11,6 +11,8 @@ export interface TestApp {
   client(headers?: Record<string, string>): WebClient;
   /** signIn logs a client in with the password and, when a phone is bound, the texted code. */
   signIn(email: string, opts?: { trust?: boolean; client?: WebClient }): Promise<WebClient>;
+  /** stepUp passes the fresh check of the verify page: the password for a user without a factor, else a texted code. */
+  stepUp(c: WebClient, next?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,17 @@ export async function startApp(env: Record<string, string> = {}, overrides: Serv
       }
       await c.get('/');
       return c;
+    },
+    async stepUp(c, next = '/settings/security') {
+      const page = await c.get(`/settings/security/verify?next=${encodeURIComponent(next)}`);
+      let res;
+      if (/name="password"/.test(page.text)) res = await c.post('/settings/security/verify', { password: PASSWORD, next });
+      else {
+        await c.post('/settings/security/verify/send', { next });
+        res = await c.post('/settings/security/verify', { code: s.lastCode(), next });
+      }
+      if (res.status !== 303 || res.headers.location !== next) throw new Error(`step-up failed: ${res.status}`);
+      await c.get(next);
     },
     close: () => s.close(),
   };

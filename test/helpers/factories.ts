@@ -39,3 +39,14 @@ export async function soon(assertion: () => Promise<void>, ms = 1000): Promise<v
     }
   }
 }
+
+/**
+ * ageSessions moves every stored session of a user back in time by `ms`, as
+ * if that much time had passed since each of its steps.
+ */
+export async function ageSessions(s: Services, userId: string, ms: number): Promise<void> {
+  const { sessions } = await import('../../src/db/schema/index.ts');
+  const { eq, sql } = await import('drizzle-orm');
+  const shift = (field: string) => sql`case when ${sessions.data} #> ${`{auth,${field}}`}::text[] is null then ${sessions.data} else jsonb_set(${sessions.data}, ${`{auth,${field}}`}::text[], to_jsonb((${sessions.data} #>> ${`{auth,${field}}`}::text[])::bigint - ${ms})) end`;
+  for (const field of ['since', 'authAt', 'elevatedAt']) await s.db.update(sessions).set({ data: shift(field) }).where(eq(sessions.userId, userId));
+}

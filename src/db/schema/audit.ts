@@ -11,6 +11,8 @@ export const authAttempts = pgTable(
     // The account name as typed (lower-cased), so unknown users are counted too.
     account: text('account').notNull(),
     ip: text('ip').notNull(),
+    // A client known to the account (signed device cookie, a mail client's known address); null for untrusted ones.
+    device: text('device'),
     success: boolean('success').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,10 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq, sql } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import { startApp, type TestApp } from '../../../test/helpers/app.ts';
 import { buildUser, eventsOf, PASSWORD } from '../../../test/helpers/factories.ts';
 import { textOf } from '../../../test/helpers/client.ts';
 import { smsChallenges } from '../../db/schema/index.ts';
+import { DEFAULT_RULES } from '../../auth/regulation.ts';
+import { SmsCodes } from './codes.ts';
+import type { SmsSender } from './sender.ts';
 
 let t: TestApp;
 before(async () => {
@@ -41,17 +44,29 @@ describe('login codes', () => {
   });
 
   test('five wrong codes lock the code: the right one no longer works', async () => {
-    const { c } = await atCodePage('+8613900139001');
-    const code = t.s.lastCode('+8613900139001');
-    const wrong = code === '000000' ? '111111' : '000000';
-    for (let i = 0; i < 5; i++) {
-      const res = await c.post('/login/code', { code: wrong });
+    // No account-wide waits here, so what refuses the right code can only be the code's own lock.
+    const lenient = await startApp({}, { rules: { ...DEFAULT_RULES, freeFailures: 1000, lockAfter: 100_000 } });
+    try {
+      const user = await buildUser(lenient.s, { phone: '+8613900139001' });
+      const c = lenient.client();
+      await c.get('/login');
+      await c.post('/login', { email: user.email, password: PASSWORD });
+      await c.get('/login/code');
+      const code = lenient.s.lastCode('+8613900139001');
+      const wrong = code === '000000' ? '111111' : '000000';
+      for (let i = 0; i < 5; i++) {
+        const res = await c.post('/login/code', { code: wrong });
+        assert.equal(res.status, 401);
+        assert.match(textOf(res.text), /The code is incorrect or has expired/);
+      }
+      const res = await c.post('/login/code', { code });
       assert.equal(res.status, 401);
       assert.match(textOf(res.text), /The code is incorrect or has expired/);
+      const [row] = await lenient.s.db.select().from(smsChallenges).where(eq(smsChallenges.userId, user.id));
+      assert.equal(row!.status, 'locked');
+    } finally {
+      await lenient.close();
     }
-    const res = await c.post('/login/code', { code });
-    assert.notEqual(res.status, 303);
-    assert.match(textOf(res.text), /incorrect or has expired|Too many attempts/);
   });
 
   test('a code is single use and expires after five minutes', async () => {
@@ -142,6 +157,116 @@ describe('per-IP cap', () => {
       assert.deepEqual(sent, [1, 2, 2]);
     } finally {
       await capped.close();
+    }
+  });
+});
+
+describe('codes under parallel requests', () => {
+  const key = Buffer.alloc(32, 7);
+  const sink = (): SmsSender & { sent: string[] } => {
+    const sent: string[] = [];
+    return { sent, send: async (_to: string, body: string) => void sent.push(body) };
+  };
+
+  test('40 parallel guesses at one code compare it at most five times', async () => {
+    const sender = sink();
+    const codes = new SmsCodes(t.s.db, sender, t.s.config, key);
+    const user = await buildUser(t.s);
+    const sent = await codes.send({ userId: user.id, phone: '+8613900139200', purpose: 'login', ip: '203.0.113.60', text: (c) => c });
+    assert.ok(sent.ok);
+    const right = sender.sent[0]!;
+    const wrong = right === '000000' ? '111111' : '000000';
+    const results = await Promise.all(Array.from({ length: 40 }, () => codes.verify(sent.challengeId, user.id, 'login', wrong)));
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'wrong').length, 4);
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'locked').length, 36);
+    const [row] = await t.s.db.select().from(smsChallenges).where(eq(smsChallenges.id, sent.challengeId));
+    assert.equal(row!.failedAttempts, 5);
+    assert.equal((await codes.verify(sent.challengeId, user.id, 'login', right)).ok, false);
+  });
+
+  test('the right code among parallel guesses is accepted once', async () => {
+    const sender = sink();
+    const codes = new SmsCodes(t.s.db, sender, t.s.config, key);
+    const user = await buildUser(t.s);
+    const sent = await codes.send({ userId: user.id, phone: '+8613900139201', purpose: 'login', ip: '203.0.113.61', text: (c) => c });
+    assert.ok(sent.ok);
+    const right = sender.sent[0]!;
+    const results = await Promise.all(Array.from({ length: 4 }, () => codes.verify(sent.challengeId, user.id, 'login', right)));
+    assert.equal(results.filter((r) => r.ok).length, 1);
+  });
+
+  test('parallel sends cannot pass the per-account cap', async () => {
+    const sender = sink();
+    const capped = { ...t.s.config, SMS_MAX_PER_ACCOUNT_HOUR: 5 };
+    const codes = new SmsCodes(t.s.db, sender, capped, key);
+    const user = await buildUser(t.s);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => codes.send({ userId: user.id, phone: `+86139001393${String(i).padStart(2, '0')}`, purpose: 'bind', ip: '203.0.113.62', text: (c) => c })),
+    );
+    assert.equal(results.filter((r) => r.ok).length, 5);
+    assert.equal(sender.sent.length, 5);
+  });
+
+  test('parallel sends cannot pass the per-address and site caps', async () => {
+    const sender = sink();
+    const codes = new SmsCodes(t.s.db, sender, { ...t.s.config, SMS_MAX_PER_IP_HOUR: 3 }, key);
+    const users = await Promise.all(Array.from({ length: 20 }, () => buildUser(t.s)));
+    const results = await Promise.all(users.map((u, i) => codes.send({ userId: u.id, phone: `+86139001394${String(i).padStart(2, '0')}`, purpose: 'login', ip: '203.0.113.63', text: (c) => c })));
+    assert.equal(results.filter((r) => r.ok).length, 3);
+    const [{ n }] = (await t.s.db.select({ n: count() }).from(smsChallenges)) as [{ n: number }];
+    const budget = new SmsCodes(t.s.db, sender, { ...t.s.config, SMS_DAILY_BUDGET: n + 2 }, key);
+    const more = await Promise.all(users.map((u, i) => budget.send({ userId: u.id, phone: `+86139001395${String(i).padStart(2, '0')}`, purpose: 'login', ip: `198.51.100.${i}`, text: (c) => c })));
+    assert.equal(more.filter((r) => r.ok).length, 2);
+  });
+
+  test('a provider that takes the text but answers too late still uses up the caps', async () => {
+    let delivered = 0;
+    const slow: SmsSender = {
+      async send() {
+        delivered += 1; // the phone gets it ...
+        throw new Error('timed out'); // ... but Postern never hears back
+      },
+    };
+    const codes = new SmsCodes(t.s.db, slow, { ...t.s.config, SMS_MAX_PER_ACCOUNT_HOUR: 5, SMS_MAX_PER_NUMBER_HOUR: 100 }, key);
+    const user = await buildUser(t.s);
+    const results = [];
+    for (let i = 0; i < 9; i++) results.push(await codes.send({ userId: user.id, phone: '+8613900139600', purpose: 'login', ip: '203.0.113.64', text: (c) => c }));
+    assert.equal(delivered, 5);
+    assert.deepEqual(
+      results.map((r) => (r.ok ? 'ok' : r.reason)),
+      ['send_failed', 'send_failed', 'send_failed', 'send_failed', 'send_failed', 'capped', 'capped', 'capped', 'capped'],
+    );
+  });
+
+  test('a failed send still starts the resend wait', async () => {
+    const flaky: SmsSender = {
+      async send() {
+        throw new Error('provider down');
+      },
+    };
+    const codes = new SmsCodes(t.s.db, flaky, t.s.config, key);
+    const user = await buildUser(t.s);
+    const first = await codes.send({ userId: user.id, phone: '+8613900139601', purpose: 'login', ip: '203.0.113.65', text: (c) => c });
+    assert.ok(!first.ok && first.reason === 'send_failed');
+    const again = await codes.send({ userId: user.id, phone: '+8613900139601', purpose: 'login', ip: '203.0.113.65', text: (c) => c, replaces: first.challengeId });
+    assert.ok(!again.ok && again.reason === 'too_soon');
+  });
+
+  test('after a failed send at sign-in, the page makes the user wait before asking again', async () => {
+    const down = await startApp({}, { sms: { send: async () => Promise.reject(new Error('provider down')) } });
+    try {
+      const user = await buildUser(down.s, { phone: '+8613900139602' });
+      const c = down.client();
+      await c.get('/login');
+      await c.post('/login', { email: user.email, password: PASSWORD });
+      const page = textOf((await c.get('/login/code')).text);
+      assert.match(page, /could not be sent/);
+      await c.post('/login/code/resend');
+      assert.match(textOf((await c.get('/login/code')).text), /Please wait \d+ s before asking for another code/);
+      const rows = await down.s.db.select().from(smsChallenges).where(eq(smsChallenges.userId, user.id));
+      assert.equal(rows.length, 1, 'the resend was refused before the provider was asked');
+    } finally {
+      await down.close();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { and, count, eq, gt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { smsChallenges } from '../../db/schema/index.ts';
 import type { Config } from '../../config/schema.ts';
@@ -14,7 +14,7 @@ export const RESEND_AFTER_SECONDS = 60;
 export type SendResult =
   | { ok: true; challengeId: string }
   | { ok: false; reason: 'too_soon' | 'capped'; retryAfterSeconds: number }
-  | { ok: false; reason: 'send_failed' };
+  | { ok: false; reason: 'send_failed'; challengeId: string };
 
 export type VerifyResult = { ok: true; phone: string } | { ok: false; reason: 'wrong' | 'expired' | 'locked' };
 
@@ -44,30 +44,17 @@ export class SmsCodes {
   ) {}
 
   async send(req: SendRequest, now = new Date()): Promise<SendResult> {
-    const wait = req.replaces ? await this.resendWait(req.replaces, now) : 0;
-    if (wait > 0) return { ok: false, reason: 'too_soon', retryAfterSeconds: wait };
-    const capped = await this.capWait(req, now);
-    if (capped > 0) return { ok: false, reason: 'capped', retryAfterSeconds: capped };
-
     const id = randomUUID();
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.db.insert(smsChallenges).values({
-      id,
-      userId: req.userId,
-      purpose: req.purpose,
-      phone: req.phone,
-      ip: req.ip,
-      codeHash: this.hash(id, code),
-      status: 'pending',
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + CODE_TTL_SECONDS * 1000),
-    });
+    const refused = await this.reserve(req, id, code, now);
+    if (refused) return refused;
     try {
       await this.sender.send(req.phone, req.text(code));
     } catch {
-      // Nothing reached the phone: the row stays as 'failed', which no cap counts.
+      // The provider may still have delivered it (it answered too late): the row keeps counting against
+      // every cap and starts the resend wait; as 'failed' it can never be verified.
       await this.db.update(smsChallenges).set({ status: 'failed' }).where(eq(smsChallenges.id, id));
-      return { ok: false, reason: 'send_failed' };
+      return { ok: false, reason: 'send_failed', challengeId: id };
     }
     if (req.replaces) {
       // Only the newest code of an attempt is valid.
@@ -80,37 +67,71 @@ export class SmsCodes {
     return { ok: true, challengeId: id };
   }
 
+  /**
+   * reserve checks the resend wait and every cap and writes the code's row in
+   * one transaction, under a lock all sends share, so parallel requests
+   * cannot all pass a cap that only one of them fits under. Every row counts,
+   * whatever the provider later says.
+   */
+  private reserve(req: SendRequest, id: string, code: string, now: Date): Promise<Exclude<SendResult, { ok: true }> | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('postern:sms-send', 0))`);
+      const wait = req.replaces ? await this.resendWait(req.replaces, now, tx) : 0;
+      if (wait > 0) return { ok: false as const, reason: 'too_soon' as const, retryAfterSeconds: wait };
+      const capped = await this.capWait(req, now, tx);
+      if (capped > 0) return { ok: false as const, reason: 'capped' as const, retryAfterSeconds: capped };
+      await tx.insert(smsChallenges).values({
+        id,
+        userId: req.userId,
+        purpose: req.purpose,
+        phone: req.phone,
+        ip: req.ip,
+        codeHash: this.hash(id, code),
+        status: 'pending',
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + CODE_TTL_SECONDS * 1000),
+      });
+      return undefined;
+    });
+  }
+
+  /**
+   * verify checks a code. Each check first takes one of the code's
+   * CODE_MAX_FAILURES tries in a single update, so parallel guesses cannot
+   * compare more often than that; the try that finds the right code marks it
+   * used, once.
+   */
   async verify(challengeId: string, userId: string, purpose: CodePurpose, code: string, now = new Date()): Promise<VerifyResult> {
     const [c] = await this.db.select().from(smsChallenges).where(eq(smsChallenges.id, challengeId)).limit(1);
     if (!c || c.userId !== userId || c.purpose !== purpose) return { ok: false, reason: 'wrong' };
-    if (c.status === 'locked' || c.failedAttempts >= CODE_MAX_FAILURES) return { ok: false, reason: 'locked' };
-    if (c.status !== 'sent' || c.expiresAt <= now) return { ok: false, reason: 'expired' };
+    const [tried] = await this.db
+      .update(smsChallenges)
+      .set({
+        failedAttempts: sql`${smsChallenges.failedAttempts} + 1`,
+        status: sql`case when ${smsChallenges.failedAttempts} + 1 >= ${CODE_MAX_FAILURES} then 'locked' else ${smsChallenges.status} end`,
+      })
+      .where(and(eq(smsChallenges.id, c.id), eq(smsChallenges.status, 'sent'), lt(smsChallenges.failedAttempts, CODE_MAX_FAILURES), gt(smsChallenges.expiresAt, now)))
+      .returning({ tries: smsChallenges.failedAttempts });
+    if (!tried) {
+      const [current] = await this.db.select({ status: smsChallenges.status }).from(smsChallenges).where(eq(smsChallenges.id, c.id)).limit(1);
+      return { ok: false, reason: current?.status === 'locked' ? 'locked' : 'expired' };
+    }
 
     const given = Buffer.from(this.hash(c.id, code.replace(/\s+/g, '')));
-    if (!timingSafeEqual(given, Buffer.from(c.codeHash))) {
-      const [row] = await this.db
-        .update(smsChallenges)
-        .set({
-          failedAttempts: sql`${smsChallenges.failedAttempts} + 1`,
-          status: sql`case when ${smsChallenges.failedAttempts} + 1 >= ${CODE_MAX_FAILURES} then 'locked' else ${smsChallenges.status} end`,
-        })
-        .where(eq(smsChallenges.id, c.id))
-        .returning({ status: smsChallenges.status });
-      return { ok: false, reason: row?.status === 'locked' ? 'locked' : 'wrong' };
-    }
-    // Single use even under concurrent submits: only one update finds it still 'sent'.
+    if (!timingSafeEqual(given, Buffer.from(c.codeHash))) return { ok: false, reason: tried.tries >= CODE_MAX_FAILURES ? 'locked' : 'wrong' };
+    // Single use even under concurrent submits: only one update finds it not yet used.
     const used = await this.db
       .update(smsChallenges)
-      .set({ status: 'used' })
-      .where(and(eq(smsChallenges.id, c.id), eq(smsChallenges.status, 'sent')))
+      .set({ status: 'used', failedAttempts: sql`${smsChallenges.failedAttempts} - 1` })
+      .where(and(eq(smsChallenges.id, c.id), inArray(smsChallenges.status, ['sent', 'locked'])))
       .returning({ id: smsChallenges.id });
     return used.length ? { ok: true, phone: c.phone } : { ok: false, reason: 'expired' };
   }
 
   /** resendWait is how many seconds remain before the code `challengeId` may be replaced by a new one. */
-  async resendWait(challengeId: string | undefined, now = new Date()): Promise<number> {
+  async resendWait(challengeId: string | undefined, now = new Date(), reader: Pick<Db, 'select'> = this.db): Promise<number> {
     if (!challengeId) return 0;
-    const [last] = await this.db
+    const [last] = await reader
       .select({ at: smsChallenges.createdAt })
       .from(smsChallenges)
       .where(eq(smsChallenges.id, challengeId))
@@ -119,7 +140,7 @@ export class SmsCodes {
     return Math.max(0, Math.ceil((last.at.getTime() + RESEND_AFTER_SECONDS * 1000 - now.getTime()) / 1000));
   }
 
-  private async capWait(req: SendRequest, now: Date): Promise<number> {
+  private async capWait(req: SendRequest, now: Date, reader: Pick<Db, 'select'>): Promise<number> {
     const c = this.config;
     const hour = new Date(now.getTime() - 3600_000);
     const day = new Date(now.getTime() - 86400_000);
@@ -134,10 +155,10 @@ export class SmsCodes {
     ];
     const counts = await Promise.all(
       checks.map(([who, since]) =>
-        this.db
+        reader
           .select({ n: count() })
           .from(smsChallenges)
-          .where(and(who, gt(smsChallenges.createdAt, since), ne(smsChallenges.status, 'failed'))),
+          .where(and(who, gt(smsChallenges.createdAt, since))),
       ),
     );
     let wait = 0;

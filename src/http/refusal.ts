@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import { flash } from '../../http/context.ts';
-import type { SendResult } from './codes.ts';
-import { refusalMessage } from './service.ts';
+import type { SendResult } from '../twofactor/sms/codes.ts';
+import { refusalMessage } from '../twofactor/sms/service.ts';
+import { flash } from './context.ts';
 
 /** flashRefusal tells the user, on the next page, why no code was sent. */
 export function flashRefusal(req: Request, result: Exclude<SendResult, { ok: true }>): void {
