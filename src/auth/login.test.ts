@@ -1,10 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
-import { buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
+import { ageSessions, buildUser, eventsOf, PASSWORD } from '../../test/helpers/factories.ts';
 import { textOf } from '../../test/helpers/client.ts';
-import { sessions } from '../db/schema/index.ts';
-import { eq, sql } from 'drizzle-orm';
 
 let t: TestApp;
 before(async () => {
@@ -114,12 +112,37 @@ describe('code step', () => {
     const c = t.client();
     await c.get('/login');
     await c.post('/login', { email: user.email, password: PASSWORD });
-    for (const path of ['/', '/settings/security', '/settings/security/devices', '/settings/password', '/account-security']) {
+    for (const path of ['/', '/settings/security', '/settings/security/devices', '/settings/password', '/account-security', '/settings/app-passwords', '/settings/sharing', '/mail']) {
       const res = await c.get(path);
       assert.equal(res.status, 303, path);
       assert.notEqual(res.headers.location, path);
       assert.match(res.headers.location!, /^\/login/);
     }
+    // Forms too: with the code page's token, nothing past the code step may act.
+    await c.get('/login/code');
+    const texts = t.s.texts.length;
+    const posts: Array<[string, Record<string, string>]> = [
+      ['/settings/password', { password: 'a takeover passphrase', confirm: 'a takeover passphrase' }],
+      ['/settings/security/sms/send', { phone: '+8613800138900' }],
+      ['/settings/security/sms/change', { phone: '+8613800138900' }],
+      ['/settings/security/sms/unbind', {}],
+      ['/settings/security/verify', { password: PASSWORD, next: '/settings/password' }],
+      ['/settings/security/verify/send', { next: '/settings/password' }],
+      ['/settings/security/devices/revoke-all', {}],
+      ['/settings/app-passwords', { name: 'thief', imap: 'on', smtp: 'on' }],
+      ['/settings/sharing', { email: user.email, permission: 'send_as' }],
+      ['/account-security/send', { phone: '+8613800138900' }],
+      ['/mail/compose', { to: 'x@example.test', subject: 'hi', body: 'hi' }],
+    ];
+    for (const [path, form] of posts) {
+      const res = await c.post(path, form);
+      assert.equal(res.status, 303, path);
+      assert.match(res.headers.location!, /^\/login/, path);
+    }
+    assert.equal(t.s.texts.length, texts, 'no text was sent');
+    assert.equal((await t.s.users.load(user.id))!.passwordHash, user.passwordHash);
+    assert.equal((await t.s.appPasswords.list(user.id)).length, 0);
+    assert.equal(await t.s.phones.load(user.id), '+8613800138001');
   });
 
   test('the half-signed-in state expires after ten minutes', async () => {
@@ -128,12 +151,7 @@ describe('code step', () => {
     await c.get('/login');
     await c.post('/login', { email: user.email, password: PASSWORD });
     await c.get('/login/code');
-    const id = decodeURIComponent(sid(c)!).slice(2).split('.')[0]!;
-    const tooOld = Date.now() - 11 * 60_000;
-    await t.s.db
-      .update(sessions)
-      .set({ data: sql`jsonb_set(jsonb_set(${sessions.data}, '{auth,since}', ${String(tooOld)}::jsonb), '{auth,authAt}', ${String(tooOld)}::jsonb)` })
-      .where(eq(sessions.sid, id));
+    await ageSessions(t.s, user.id, 11 * 60_000);
     const res = await c.get('/login/code');
     assert.equal(res.status, 303);
     assert.equal(res.headers.location, '/login');
