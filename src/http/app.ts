@@ -9,7 +9,7 @@ import { mailclientRoutes, mailauthRoutes, routes } from './routes.ts';
 import { csrfProtection, sameOrigin, securityHeaders } from './security.ts';
 import { saveBeforeRedirect, sessionMiddleware } from './session.ts';
 import { LoginCsrf } from './login-csrf.ts';
-import { composeUploads } from '../webmail/uploads.ts';
+import { refuseNul } from './input.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -34,7 +34,8 @@ export function createApp(s: Services): express.Express {
   });
 
   // Machine endpoints: no session and no CSRF token; a shared secret or nothing secret at all.
-  app.use('/mailauth', mailauthRoutes(s));
+  // With MAILAUTH_LISTEN, mail logins are answered only on that address (mailauth-app.ts).
+  app.use('/mailauth', s.config.MAILAUTH_LISTEN ? (_req: express.Request, res: express.Response) => void res.sendStatus(404) : mailauthRoutes(s));
   app.use(mailclientRoutes(s));
 
   // Page defaults first, so even a request refused by the body parser renders a full page.
@@ -49,17 +50,17 @@ export function createApp(s: Services): express.Express {
   });
   app.use(localeMiddleware);
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 }));
+  app.use(refuseNul);
   app.use(sessionMiddleware(s.config, s.sessions, s.sessionSecret));
   app.use(saveBeforeRedirect);
   app.use(flashMiddleware);
   app.use(sameOrigin);
-  // Multipart compose forms are parsed before the CSRF check, so their token is checked like any form's.
-  app.use(composeUploads);
   const loginCsrf = new LoginCsrf(s.sessionSecret, s.config);
   app.use((req, res, next) => {
     res.locals.loginCsrf = () => loginCsrf.token(req, res);
     next();
   });
+  // Multipart forms are read only by their route, after its guards (see uploads.ts): their token rides in the URL.
   app.use(csrfProtection(loginCsrf));
   app.use(authMiddleware(s));
   app.use(routes(s));

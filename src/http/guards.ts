@@ -1,5 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ELEVATED_TTL_MS } from '../auth/levels.ts';
+import { allows, type Action } from '../sharing/policy.ts';
+import type { MailboxAccess, Sharing } from '../sharing/service.ts';
+import { ownerParams } from '../webmail/schema.ts';
+import { badRequest, forbidden } from './errors.ts';
 
 /**
  * Guards decide who reaches a route. Each one is named for the state it
@@ -51,7 +55,7 @@ export function isElevated(req: Request): boolean {
 export function elevatedTo(page?: string): RequestHandler[] {
   return [
     session,
-    (req: Request, res: Response, next: NextFunction) => {
+    function elevated(req: Request, res: Response, next: NextFunction) {
       if (isElevated(req)) return next();
       const back = page ?? (req.method === 'GET' ? req.originalUrl : req.path);
       res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(back)}`);
@@ -61,3 +65,37 @@ export function elevatedTo(page?: string): RequestHandler[] {
 
 /** elevated is elevatedTo the requested page itself. */
 export const elevated = elevatedTo();
+
+/**
+ * mailbox(action) admits a signed-in user to a mailbox for one action
+ * (view, flag, delete, move, send): their own at /mail, or the one at
+ * /mail/shared/<owner> when its owner shared it with them at a level that
+ * allows the action. The grant is read from the store on every request, so
+ * a revoked or lowered grant is refused at once, whatever the form sent.
+ * Runs after `session`; handlers read its decision with mailboxAccess.
+ */
+export function mailboxGuard(sharing: Sharing): (action: Action) => RequestHandler {
+  return (action) => named(`mailbox:${action}`, async (req, res, next) => {
+    let owner: string | undefined;
+    if (req.params.owner !== undefined) {
+      const params = ownerParams.safeParse(req.params);
+      if (!params.success) throw badRequest();
+      owner = params.data.owner;
+    }
+    const access = await sharing.access(req.user!, owner);
+    if (!access) throw forbidden('mail.no_access');
+    if (!allows(access.level, action)) throw forbidden(`mail.forbidden.${action}`);
+    res.locals.mailbox = access;
+    next();
+  });
+}
+
+/** named gives a guard made by a factory the name the route table shows for it. */
+function named(name: string, guard: RequestHandler): RequestHandler {
+  return Object.defineProperty(guard, 'name', { value: name });
+}
+
+/** mailboxAccess reads what the mailbox guard decided for this request. */
+export function mailboxAccess(res: Response): MailboxAccess {
+  return res.locals.mailbox as MailboxAccess;
+}

@@ -7,8 +7,10 @@ import { appPasswordHandlers } from '../apppasswords/handlers.ts';
 import { mailclientHandlers } from '../mailclient/handlers.ts';
 import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
-import { webmailRoutes } from '../webmail/routes.ts';
-import { elevated, elevatedTo, enroll, guest, pending2fa, session } from './guards.ts';
+import { webmailHandlers } from '../webmail/handlers.ts';
+import { sharingHandlers } from '../sharing/handlers.ts';
+import { elevated, elevatedTo, enroll, guest, mailboxGuard, pending2fa, session } from './guards.ts';
+import { composeUploads } from './uploads.ts';
 
 /**
  * routes is the security map: every path, the guard that protects it and
@@ -38,9 +40,10 @@ export function routes(s: Services): express.Router {
   r.get('/', session, h(home.index));
   r.get('/settings/security', session, h(tf.overview));
   r.get('/settings/security/sms', session, h(tf.showSms));
-  r.post('/settings/security/sms/send', session, h(tf.sendFirstSms));
+  // Adding or changing a phone needs a fresh proof of the password or a current factor; binding itself never counts as one.
+  r.post('/settings/security/sms/send', elevatedTo('/settings/security/sms'), h(tf.sendFirstSms));
   r.post('/settings/security/sms/change', elevatedTo('/settings/security/sms'), h(tf.sendSms));
-  r.post('/settings/security/sms/confirm', session, h(tf.confirmSms));
+  r.post('/settings/security/sms/confirm', elevatedTo('/settings/security/sms'), h(tf.confirmSms));
   r.post('/settings/security/sms/unbind', elevatedTo('/settings/security/sms'), h(tf.unbind));
   r.get('/settings/security/verify', session, h(tf.showVerify));
   r.post('/settings/security/verify/send', session, h(tf.sendVerify));
@@ -56,8 +59,30 @@ export function routes(s: Services): express.Router {
   r.post('/settings/app-passwords/revoke-all', session, h(ap.revokeAll));
   r.post('/settings/app-passwords/:id/revoke', session, h(ap.revoke));
 
-  // Webmail: mailboxes and shared mailboxes (guards declared in webmail/routes.ts)
-  r.use(webmailRoutes(s));
+  // Settings → Advanced → Shared mailbox. Sharing and changing a grant need a fresh second factor.
+  const sh = sharingHandlers(s);
+  r.get('/settings/sharing', session, h(sh.page));
+  r.post('/settings/sharing', elevated, h(sh.add));
+  r.post('/settings/sharing/:id', elevated, h(sh.change));
+  r.post('/settings/sharing/:id/revoke', session, h(sh.revoke));
+
+  // Webmail: one's own mailbox at /mail, a mailbox shared with one at /mail/shared/<owner address>.
+  // mailbox(action) checks the user's own grant for that action on every request. The compose
+  // form's files are read only after both guards and the CSRF check (its token rides in the URL).
+  const mail = webmailHandlers(s);
+  const mailbox = mailboxGuard(s.mail.sharing);
+  const uploads = composeUploads();
+  for (const base of ['/mail/shared/:owner', '/mail']) {
+    r.get(`${base}`, session, mailbox('view'), h(mail.list));
+    r.get(`${base}/folder/:folder`, session, mailbox('view'), h(mail.list));
+    r.get(`${base}/folder/:folder/:uid`, session, mailbox('view'), h(mail.read));
+    r.get(`${base}/folder/:folder/:uid/attachments/:index`, session, mailbox('view'), h(mail.attachment));
+    r.post(`${base}/folder/:folder/:uid/seen`, session, mailbox('flag'), h(mail.seen));
+    r.post(`${base}/folder/:folder/:uid/delete`, session, mailbox('delete'), h(mail.remove));
+    r.post(`${base}/folder/:folder/:uid/move`, session, mailbox('move'), h(mail.move));
+    r.get(`${base}/compose`, session, mailbox('send'), h(mail.showCompose));
+    r.post(`${base}/compose`, session, mailbox('send'), uploads, h(mail.send));
+  }
 
   return r;
 }
@@ -79,9 +104,9 @@ export function mailclientRoutes(s: Services): express.Router {
   return r;
 }
 
-/** h passes a handler's rejection to the error handler. */
+/** h passes a handler's rejection to the error handler, which says what it means (errors.ts). */
 function h(fn: (req: express.Request, res: express.Response) => unknown): RequestHandler {
-  return async (req, res, next) => {
+  return async function handler(req, res, next) {
     try {
       await fn(req, res);
     } catch (err) {

@@ -32,7 +32,12 @@ export function securityHeaders(https: boolean): RequestHandler {
 }
 
 const { csrfSynchronisedProtection } = csrfSync({
-  getTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('x-csrf-token')),
+  getTokenFromRequest: (req) => {
+    if (typeof req.body?._csrf === 'string') return req.body._csrf;
+    // A multipart body is read only after its route's guards (http/uploads.ts), so such a form carries its token in the action URL.
+    if (req.is('multipart/form-data') && typeof req.query._csrf === 'string') return req.query._csrf;
+    return req.get('x-csrf-token');
+  },
 });
 
 /**
@@ -41,7 +46,7 @@ const { csrfSynchronisedProtection } = csrfSync({
  * double-submit token instead (see LoginCsrf).
  */
 export function csrfProtection(login: LoginCsrf): RequestHandler {
-  return (req, res, next) => {
+  return function csrf(req, res, next) {
     if (req.method === 'POST' && req.path === '/login') return login.verify(req) ? next() : next(forbidden('error.csrf'));
     return csrfSynchronisedProtection(req, res, next);
   };
