@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
 import { buildUser, PASSWORD } from '../../test/helpers/factories.ts';
 import { textOf } from '../../test/helpers/client.ts';
@@ -15,37 +14,7 @@ after(() => t.close());
 /** cookiesOf lists the Set-Cookie lines of a response. */
 const cookiesOf = (res: { headers: Record<string, unknown> }): string[] => ([] as string[]).concat((res.headers['set-cookie'] as string[] | undefined) ?? []);
 
-/** Every form endpoint, as routes.ts declares them. */
-const POSTS = [
-  '/login',
-  '/login/code',
-  '/login/code/resend',
-  '/logout',
-  '/account-security/send',
-  '/account-security/confirm',
-  '/settings/security/sms/send',
-  '/settings/security/sms/change',
-  '/settings/security/sms/confirm',
-  '/settings/security/sms/unbind',
-  '/settings/security/verify/send',
-  '/settings/security/verify',
-  '/settings/security/devices/revoke-all',
-  '/settings/security/devices/00000000-0000-0000-0000-000000000000/revoke',
-  '/settings/password',
-];
-
 describe('CSRF', () => {
-  test('a form posted without the token is refused and changes nothing', async () => {
-    const user = await buildUser(t.s);
-    const c = await t.signIn(user.email);
-    for (const path of POSTS) {
-      const res = await c.agent.post(path).type('form').send({ email: user.email, password: PASSWORD, phone: '+8613500135000' });
-      assert.equal(res.status, 403, path);
-      assert.match(textOf(res.text), /This form has expired/, path);
-    }
-    assert.equal((await c.get('/settings/security')).status, 200, 'still signed in: logout was refused too');
-  });
-
   test('a token from another session is refused', async () => {
     const a = t.client();
     await a.get('/login');
@@ -119,42 +88,20 @@ describe('headers and cookies', () => {
 });
 
 describe('bad input', () => {
-  const junk = (): Record<string, string> => {
-    const out: Record<string, string> = {};
-    const n = 1 + (randomBytes(1)[0]! % 6);
-    for (let i = 0; i < n; i++) out[randomBytes(4).toString('hex')] = randomBytes(1 + (randomBytes(1)[0]! % 64)).toString('latin1');
-    return out;
-  };
-  const fields = ['email', 'password', 'code', 'phone', 'confirm', 'next', 'trust', 'endOthers'];
-
-  test('random and oversized form bodies to every POST give 4xx with a message, never a 500', async () => {
-    const user = await buildUser(t.s, { phone: '+8613500135001' });
+  // Every form route gets thousands of random bodies in test/fuzz.test.ts; these are the cases seen in the wild.
+  test('a NUL byte anywhere in a request is a 400 with a message, never a 500', async () => {
+    const user = await buildUser(t.s);
+    const c = t.client();
+    await c.get('/login');
+    const login = await c.post('/login', { email: `${user.email}\0`, password: PASSWORD });
+    assert.equal(login.status, 400);
+    assert.match(textOf(login.text), /could not be understood/);
     const signedIn = await t.signIn(user.email);
-    const anonymous = t.client();
-    await anonymous.get('/login');
-    for (const c of [anonymous, signedIn]) {
-      for (const path of POSTS) {
-        const bodies: Array<Record<string, string> | string> = [
-          junk(),
-          Object.fromEntries(fields.map((f) => [f, randomBytes(200).toString('base64')])),
-          Object.fromEntries(fields.map((f) => [f, 'x'.repeat(5000)])),
-          'a'.repeat(40_000),
-          Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`f${i}`, 'v'])),
-          '%%%%&&&===',
-        ];
-        for (const body of bodies) {
-          const req = c.agent.post(path).type('form');
-          const res = typeof body === 'string' ? await req.send(`_csrf=${encodeURIComponent(c.csrf)}&${body}`) : await req.send({ _csrf: c.csrf, ...body });
-          assert.ok(res.status < 500, `${path} answered ${res.status}`);
-          if (res.status >= 400) assert.ok(textOf(res.text).length > 20, `${path} ${res.status} explains itself`);
-          assert.doesNotMatch(res.text, /at .*\.ts:\d+|Error:/, `${path} leaks no stack trace`);
-        }
-        // Some of those posts may sign the client out or move it on; reload a form to keep a valid token.
-        await c.get(c === anonymous ? '/login' : '/settings/security');
-      }
+    for (const path of ['/settings/security?x=%00', '/settings/security/devices/%00/revoke', '/mail/shared/%00/folder/INBOX']) {
+      const res = await signedIn.get(path);
+      assert.equal(res.status, 400, path);
     }
-    const bigJson = await anonymous.agent.post('/login').set('content-type', 'application/json').send('{"email": "' + 'a'.repeat(100_000) + '"}');
-    assert.ok(bigJson.status >= 400 && bigJson.status < 500);
+    assert.deepEqual(t.s.logLines.filter((l) => l.includes('"level":"error"')), []);
   });
 
   test('unknown pages give a 404 page, not a stack', async () => {
