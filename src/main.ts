@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { startupWarnings } from './config/warnings.ts';
 import { DirLockError } from './db/lock.ts';
 import { createLogger } from './log.ts';
-import { createServices } from './services.ts';
+import { createServices, type Services } from './services.ts';
 import { createApp } from './http/app.ts';
+import { createMailauthApp } from './http/mailauth-app.ts';
 
 /** main wires config → store → services → app → listen, and shuts down cleanly on a signal. */
 async function main(): Promise<void> {
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.LOG_LEVEL);
+  for (const warning of startupWarnings(config)) log.warn(warning);
   let services;
   try {
     services = await createServices(config, log);
@@ -44,8 +47,10 @@ async function main(): Promise<void> {
     process.stderr.write(`Could not listen on ${config.HOST}:${config.PORT}: ${err.message}\n`);
     process.exit(1);
   });
+  const mailauth = config.MAILAUTH_LISTEN ? listenForMailauth(services, config.MAILAUTH_LISTEN) : undefined;
   const stop = async () => {
     server.close();
+    mailauth?.close();
     // Log pooled IMAP sessions out rather than leaving them for Dovecot to time out.
     await services.mail.close();
     await services.audit.flush();
@@ -54,6 +59,20 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** listenForMailauth answers nginx and Dovecot on their own address, away from the public listener. */
+function listenForMailauth(services: Services, at: { host: string; port: number }): Server {
+  const server: Server = createMailauthApp(services).listen(at.port, at.host, () => {
+    const { port } = server.address() as AddressInfo;
+    const host = at.host.includes(':') ? `[${at.host}]` : at.host;
+    services.log.info('mail logins are answered here', { url: `http://${host}:${port}`, paths: '/mailauth/nginx, /mailauth/dovecot' });
+  });
+  server.on('error', (err) => {
+    process.stderr.write(`Could not listen on ${at.host}:${at.port} (MAILAUTH_LISTEN): ${err.message}\n`);
+    process.exit(1);
+  });
+  return server;
 }
 
 await main();

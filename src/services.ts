@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
 import { openStore, type Db, type Store } from './db/client.ts';
 import type { Logger } from './log.ts';
+import { describeError } from './log-redact.ts';
 import { AuditLog } from './audit/log.ts';
 import { Regulator, DEFAULT_RULES, type RegulationRules } from './auth/regulation.ts';
 import { DbSessionStore } from './auth/session-store.ts';
@@ -15,6 +16,7 @@ import { createSmsSender, type SmsSender } from './twofactor/sms/sender.ts';
 import { TrustedDevices } from './twofactor/trusted.ts';
 import { SmsVerification } from './twofactor/sms/service.ts';
 import { PasswordLogin } from './auth/login.ts';
+import { DeviceCookies } from './auth/device-cookie.ts';
 import { AppPasswordRepo } from './apppasswords/repo.ts';
 import { AppPasswords } from './apppasswords/service.ts';
 import { MailAuthenticator } from './mailauth/authenticate.ts';
@@ -39,6 +41,8 @@ export interface Services {
   trusted: TrustedDevices;
   smsVerification: SmsVerification;
   passwordLogin: PasswordLogin;
+  /** Signed device cookies: a browser that signed in before keeps its own throttling count. */
+  deviceCookies: DeviceCookies;
   appPasswords: AppPasswords;
   mailAuth: MailAuthenticator;
   /** Webmail and shared mailboxes: the IMAP pool, the SMTP relay and the grants (see webmail/wiring.ts). */
@@ -56,20 +60,23 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   const store = overrides.store ?? (await openStore({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }));
   const db = store.db;
   const sessionSecret = config.SESSION_SECRET ?? loadOrCreateSecret(config.DATA_DIR, log);
-  const audit = new AuditLog(db, (err) => log.error('audit write failed', { error: String(err) }));
+  const audit = new AuditLog(db, (err) => log.error('audit write failed', { error: describeError(err) }));
   const users = new UserRepo(db);
   const sms = overrides.sms ?? createSmsSender(config, log);
   const codeKey = createHmac('sha256', sessionSecret).update('postern sms codes').digest();
   const codes = new SmsCodes(db, sms, config, codeKey);
   const regulator = new Regulator(db, overrides.rules ?? DEFAULT_RULES);
+  const deviceCookies = new DeviceCookies(sessionSecret);
   const phones = new Phones(db);
   const appPasswords = new AppPasswords(new AppPasswordRepo(db), audit);
+  const userService = new UserService(users, audit);
   const mailAuth = new MailAuthenticator({
     users,
     phones,
     appPasswords,
     regulator,
     audit,
+    requires2fa: (user) => userService.requires2fa(user),
     mainPasswordAllowed: async () => (await users.loadSetting('mail_main_password')) !== 'off',
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
   });
@@ -85,15 +92,16 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     sessionSecret,
     audit,
     regulator,
-    sessions: new DbSessionStore(db),
+    sessions: new DbSessionStore(db, createHmac('sha256', sessionSecret).update('postern session ids').digest()),
     users,
-    userService: new UserService(users, audit),
+    userService,
     phones,
     sms,
     codes,
     trusted: new TrustedDevices(db, config.TRUSTED_DEVICE_DAYS),
     smsVerification: new SmsVerification(codes, audit, config.SERVICE_NAME),
-    passwordLogin: new PasswordLogin(users, regulator, audit),
+    passwordLogin: new PasswordLogin(users, regulator, audit, deviceCookies),
+    deviceCookies,
     appPasswords,
     mailAuth,
     mail: createWebmail(config, log, db, users, audit),

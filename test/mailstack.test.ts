@@ -16,11 +16,17 @@ import {
 } from './harness/index.ts';
 
 // The fake stands in for Postern's two mail-auth endpoints: two mailboxes,
-// one of them with an app password.
+// one of them with an app password, and another name for that mailbox.
 const USER = 'alice@example.test';
 const PASSWORD = 'app-password-1';
 const OTHER_USER = 'someone@example.test';
-const KNOWN_USERS = new Set([USER, OTHER_USER]);
+const ALIAS = 'alias@example.test';
+/** Every name the fake accepts, and the canonical mailbox it names in its answer. */
+const CANONICAL = new Map([
+  [USER, USER],
+  [OTHER_USER, OTHER_USER],
+  [ALIAS, USER],
+]);
 const SECRET = 'mailauth-test-secret';
 const PLAIN_USER = 'bob@example.test';
 const PLAIN_PASSWORD = 'bob-password';
@@ -35,6 +41,8 @@ interface FakePostern {
   nginxRequests: http.IncomingHttpHeaders[];
   /** When set, /mailauth/dovecot answers this status whatever the request. */
   forceStatus?: number;
+  /** When set, /mailauth/dovecot names this mailbox (instead of the canonical one) when it accepts. */
+  forceName?: string;
   close(): Promise<void>;
 }
 
@@ -72,10 +80,10 @@ async function startFakePostern(backend: () => DovecotInstance): Promise<FakePos
       res.writeHead(fake.forceStatus).end(fake.forceStatus === 429 ? THROTTLED : 'forced');
     } else if (req.headers['x-mailauth-secret'] !== SECRET) {
       res.writeHead(401).end();
-    } else if (!KNOWN_USERS.has(form.user)) {
+    } else if (!CANONICAL.has(form.user)) {
       res.writeHead(404).end();
     } else if (form.master || form.password === PASSWORD) {
-      res.writeHead(200).end();
+      res.writeHead(200).end(fake.forceName ?? CANONICAL.get(form.user));
     } else {
       res.writeHead(403).end(REFUSAL);
     }
@@ -111,6 +119,14 @@ async function imapLoginError(port: number, user: string, pass: string): Promise
   }
   await client.logout();
   throw new Error(`login as ${user} unexpectedly succeeded`);
+}
+
+/** storedIn reads the new messages in a mailbox's maildir (<mailDir>/<domain>/<local part>/Maildir). */
+function storedIn(address: string): string[] {
+  const [local, domain] = address.split('@') as [string, string];
+  const maildir = path.join(dovecot.mailDir, domain, local, 'Maildir', 'new');
+  if (!fs.existsSync(maildir)) return [];
+  return fs.readdirSync(maildir).map((file) => fs.readFileSync(path.join(maildir, file), 'utf8'));
 }
 
 let fake: FakePostern;
@@ -245,6 +261,31 @@ describe('Dovecot asking Postern through deploy/dovecot/postern-auth.lua', () =>
     }
   });
 
+  test('opens the mailbox Postern names, not the one the client typed', async () => {
+    const subject = `canonical ${Date.now()}`;
+    const client = imapClient(dovecot.imapPort, { user: ALIAS, pass: PASSWORD });
+    await client.connect();
+    try {
+      await client.append('INBOX', `From: ${USER}\r\nSubject: ${subject}\r\n\r\nhi\r\n`);
+    } finally {
+      await client.logout();
+    }
+    assert.ok(storedIn(USER).some((raw) => raw.includes(subject)), "in the canonical mailbox's maildir");
+    assert.ok(!fs.existsSync(path.join(dovecot.mailDir, 'example.test', 'alias')), 'no maildir for the typed name');
+  });
+
+  test('fails temporarily when Postern accepts without naming a usable mailbox', async () => {
+    for (const name of ['', 'alice@example.test\r\nnologin=y', 'alice@example.test\tuid=0', '../alice@example.test', 'alice', 'x'.repeat(321) + '@example.test']) {
+      fake.forceName = name;
+      try {
+        const err = await imapLoginError(dovecot.imapPort, USER, PASSWORD);
+        assert.equal(err.serverResponseCode, 'UNAVAILABLE', JSON.stringify(name));
+      } finally {
+        fake.forceName = undefined;
+      }
+    }
+  });
+
   test('logs a passwd-file user in without asking Postern', async () => {
     const asked = fake.dovecotRequests.length;
     const client = imapClient(dovecot.imapPort, { user: PLAIN_USER, pass: PLAIN_PASSWORD });
@@ -288,9 +329,20 @@ describe('master user', () => {
       client_ip: '127.0.0.1',
       master: dovecot.masterUser,
     });
-    const maildir = path.join(dovecot.mailDir, 'example.test', 'someone', 'Maildir', 'new');
-    const stored = fs.readdirSync(maildir).map((file) => fs.readFileSync(path.join(maildir, file), 'utf8'));
-    assert.ok(stored.some((raw) => raw.includes(subject)));
+    assert.ok(storedIn(OTHER_USER).some((raw) => raw.includes(subject)));
+  });
+
+  test('opens the mailbox Postern names for the authorization identity', async () => {
+    const subject = `delegated canonical ${Date.now()}`;
+    const client = imapClient(dovecot.imapPort, { user: dovecot.masterUser, pass: dovecot.masterPassword, authzid: ALIAS });
+    await client.connect();
+    try {
+      await client.append('INBOX', `From: ${USER}\r\nSubject: ${subject}\r\n\r\nhi\r\n`);
+    } finally {
+      await client.logout();
+    }
+    assert.ok(storedIn(USER).some((raw) => raw.includes(subject)));
+    assert.ok(!fs.existsSync(path.join(dovecot.mailDir, 'example.test', 'alias')));
   });
 
   test('is refused for a mailbox owner Postern does not know', async () => {

@@ -95,6 +95,12 @@ describe('sharing a mailbox (Settings → Advanced → Shared mailbox)', () => {
       assert.match(textOf(res.text), message);
     }
     assert.equal((await c.post('/settings/sharing', { email: delegate.email, permission: 'owner' })).status, 400);
+    const nul = await c.post('/settings/sharing', { email: 'a\u0000@example.test', permission: 'read' });
+    assert.equal(nul.status, 400);
+    assert.match(textOf(nul.text), /could not be understood/);
+    const broken = await c.post('/settings/sharing', { email: 'a\n@example.test', permission: 'read' });
+    assert.equal(broken.status, 400);
+    assert.match(textOf(broken.text), /Enter an email address/);
   });
 
   test('the grantee’s mailbox page lists the shared mailbox and switching shows its folders and mail', async () => {
@@ -183,6 +189,32 @@ describe('what each permission allows, enforced on the server', () => {
     const audited = (await eventsOf(w.t.s, s.owner.id)).find((e) => e.event === 'delegate.sent');
     assert.equal(audited?.details?.delegate, s.delegate.email);
     assert.equal(audited?.details?.subject, 'Re: Unread order');
+  });
+
+  test('send on behalf: a forged draftUid cannot delete the owner’s draft', async () => {
+    const s = await setup('send_on_behalf');
+    const draft = await w.seed(s.owner.email, { from: s.owner.email, to: 'board@example.org', subject: 'Private draft', text: 'not yet' }, 'Drafts', ['\\Draft']);
+    await s.dc.get(`${s.base}/compose`);
+    const res = await postMultipart(s.dc, `${s.base}/compose`, { to: 'client@example.org', subject: 'Forged on behalf', body: 'x', draftUid: String(draft) });
+    assert.equal(res.status, 303);
+    await w.sink.waitFor((m) => m.parsed.subject === 'Forged on behalf');
+    assert.deepEqual(await w.uidsIn(s.owner.email, 'Drafts'), [draft]);
+    const sent = (await eventsOf(w.t.s, s.owner.id)).find((e) => e.event === 'delegate.sent' && e.details?.subject === 'Forged on behalf');
+    assert.ok(sent, 'the send is audited');
+  });
+
+  test('send on behalf: the delegate’s own kept draft is dropped when it goes out', async () => {
+    const s = await setup('send_on_behalf');
+    await s.dc.get(`${s.base}/compose`);
+    const kept = await postMultipart(s.dc, `${s.base}/compose`, { to: 'oops', subject: 'Kept on behalf', body: 'x' }, [{ name: 'a.txt', content: Buffer.from('aaa'), type: 'text/plain' }]);
+    assert.equal(kept.status, 400);
+    const draftUid = kept.text.match(/name="draftUid" value="(\d+)"/)![1]!;
+    assert.deepEqual(await w.uidsIn(s.owner.email, 'Drafts'), [Number(draftUid)]);
+    const res = await postMultipart(s.dc, `${s.base}/compose`, { to: 'client@example.org', subject: 'Kept on behalf', body: 'x', srcFolder: 'Drafts', srcUid: draftUid, keep: '0', draftUid });
+    assert.equal(res.status, 303);
+    const got = await w.sink.waitFor((m) => m.parsed.subject === 'Kept on behalf');
+    assert.equal(got.parsed.attachments[0]?.content.toString(), 'aaa');
+    assert.deepEqual(await w.uidsIn(s.owner.email, 'Drafts'), []);
   });
 
   test('send as: may mark, move and delete; sent mail is from the owner with no trace of the delegate', async () => {

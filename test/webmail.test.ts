@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
 import { buildUser } from './helpers/factories.ts';
-import { textOf } from './helpers/client.ts';
+import { textOf, type WebClient } from './helpers/client.ts';
 import { startApp } from './helpers/app.ts';
 import { freePort } from './harness/index.ts';
 import { postMultipart, startMailWorld, type MailWorld } from './helpers/mail.ts';
@@ -249,6 +249,88 @@ describe('webmail: sending', () => {
     assert.match(textOf(res.text), /Please check the recipients/);
     assert.match(res.text, /name="subject" value="Keep me"/);
     assert.match(res.text, />my long text<\/textarea>/);
+  });
+});
+
+describe('webmail: kept drafts', () => {
+  test('a forged draftUid drops nothing: the owner’s other drafts stay', async () => {
+    const user = await buildUser(w.t.s);
+    const other = await w.seed(user.email, { from: user.email, to: 'x@example.org', subject: 'Written in another client', text: 'keep me' }, 'Drafts', ['\\Draft']);
+    const c = await w.t.signIn(user.email);
+    await c.get('/mail/compose');
+    const res = await postMultipart(c, '/mail/compose', { to: 'friend@example.org', subject: 'Forged draft', body: 'x', draftUid: String(other) });
+    assert.equal(res.status, 303);
+    await w.sink.waitFor((m) => m.parsed.subject === 'Forged draft');
+    assert.deepEqual(await w.uidsIn(user.email, 'Drafts'), [other]);
+  });
+
+  test('the draft kept after a refused send is dropped once the message goes out', async () => {
+    const user = await buildUser(w.t.s);
+    const c = await w.t.signIn(user.email);
+    await c.get('/mail/compose');
+    const kept = await postMultipart(c, '/mail/compose', { to: 'not an address', subject: 'Second try', body: 'text' }, [{ name: 'notes.txt', content: Buffer.from('notes'), type: 'text/plain' }]);
+    assert.equal(kept.status, 400);
+    const draftUid = kept.text.match(/name="draftUid" value="(\d+)"/)![1]!;
+    assert.deepEqual(await w.uidsIn(user.email, 'Drafts'), [Number(draftUid)]);
+    const sent = await postMultipart(c, '/mail/compose', { to: 'friend@example.org', subject: 'Second try', body: 'text', srcFolder: 'Drafts', srcUid: draftUid, keep: '0', draftUid });
+    assert.equal(sent.status, 303);
+    const got = await w.sink.waitFor((m) => m.parsed.subject === 'Second try');
+    assert.equal(got.parsed.attachments[0]?.content.toString(), 'notes');
+    assert.deepEqual(await w.uidsIn(user.email, 'Drafts'), []);
+  });
+});
+
+describe('webmail: malformed addresses and input', () => {
+  /** refused fetches a URL and checks the status, the message a person reads, and that nothing was logged as an error. */
+  async function refused(c: WebClient, path: string, status: number, message: RegExp) {
+    const from = w.t.s.logLines.length;
+    const res = await c.get(path);
+    assert.equal(res.status, status, `${path}: ${textOf(res.text)}`);
+    assert.match(textOf(res.text), message, path);
+    assert.doesNotMatch(res.text, /at .*\.ts:\d+/, path);
+    const lines = w.t.s.logLines.slice(from);
+    assert.deepEqual(lines.filter((l) => l.includes('"level":"error"')), [], path);
+    const warned = lines.filter((l) => l.includes('"level":"warn"'));
+    assert.equal(warned.length, 1, `${path}: one warn line, got ${JSON.stringify(lines)}`);
+    assert.doesNotMatch(warned[0]!, /\\n\s+at /, 'no stack in the log line');
+  }
+
+  test('unknown, invalid and control-character folders are 404 or 400, never 500', async () => {
+    const user = await buildUser(w.t.s);
+    await w.seed(user.email, { from: 'a@example.org', to: user.email, subject: 'Hello', text: 'x' });
+    const c = await w.t.signIn(user.email);
+    await refused(c, '/mail/folder/~', 404, /This folder does not exist/);
+    await refused(c, '/mail/folder/a%2Fb', 404, /This folder does not exist/);
+    await refused(c, '/mail/folder/NoSuch', 404, /This folder does not exist/);
+    await refused(c, '/mail/folder/IN%00BOX', 400, /could not be understood/);
+    await refused(c, '/mail/folder/INBOX%0A', 400, /could not be understood/);
+    await refused(c, '/mail/folder/NoSuch/1', 404, /This folder does not exist/);
+    await refused(c, '/mail/folder/INBOX/4000000', 404, /This message does not exist/);
+  });
+
+  test('a reply to a message in an unknown folder is 404', async () => {
+    const user = await buildUser(w.t.s);
+    const c = await w.t.signIn(user.email);
+    await refused(c, '/mail/compose?mode=reply&folder=NoSuch&uid=1', 404, /This folder does not exist/);
+    await refused(c, '/mail/compose?mode=reply&folder=IN%00BOX&uid=1', 400, /could not be understood/);
+    await refused(c, '/mail/compose?to=a%00b', 400, /could not be understood/);
+  });
+
+  test('a search with a line break or NUL is refused with a message', async () => {
+    const user = await buildUser(w.t.s);
+    const c = await w.t.signIn(user.email);
+    await refused(c, '/mail/folder/INBOX?q=a%0ab', 400, /Search for plain text/);
+    await refused(c, '/mail/folder/INBOX?q=a%09b', 400, /Search for plain text/);
+    await refused(c, '/mail/folder/INBOX?q=%00', 400, /could not be understood/);
+    assert.equal((await c.get('/mail/folder/INBOX?q=plain')).status, 200);
+  });
+
+  test('a shared-mailbox address with control characters is 400', async () => {
+    const user = await buildUser(w.t.s);
+    const c = await w.t.signIn(user.email);
+    await refused(c, '/mail/shared/%00/folder/INBOX', 400, /could not be understood/);
+    await refused(c, '/mail/shared/a%00%40example.org', 400, /could not be understood/);
+    await refused(c, `/mail/shared/${encodeURIComponent('x\n@example.org')}/compose`, 400, /could not be understood/);
   });
 });
 

@@ -15,7 +15,11 @@
 -- to <POSTERN_URL>/mailauth/dovecot with header X-Mailauth-Secret and a form
 -- body: user, password, protocol (imap | smtp | ...), client_ip, master.
 -- Postern answers:
---   200  accept
+--   200  accept; the body is the canonical mailbox name, which this script
+--        returns as the passdb field `user`, so Dovecot opens that mailbox
+--        whatever case, spacing or look-alike the client typed (mail_location
+--        and home are built from %d/%n). A 200 without a usable name fails
+--        temporarily: it must never open a mailbox named by the client.
 --   403  refused; the body is a reason the mail client shows to the user
 --        (with an empty body the client sees "Authentication failed.")
 --   404  no such user
@@ -27,7 +31,8 @@
 -- webmail, and nginx after Postern approved the client) arrive here only after
 -- the master passdb checked the master password. Postern has already decided
 -- on those, so the script sends no password and master=<master user name>;
--- Postern then answers only whether the mailbox owner exists (200 / 404).
+-- Postern then answers only whether the mailbox owner exists (200 with the
+-- canonical name, as above / 404).
 
 local url
 local secret
@@ -88,6 +93,14 @@ local function one_line(text)
   return text
 end
 
+-- The name Postern answered with: one address, nothing Dovecot could read
+-- as another field or path separator.
+local function canonical_user(text)
+  if text == nil or #text == 0 or #text > 320 then return nil end
+  if text:find("[%c%s/]") or not text:find("@", 1, true) then return nil end
+  return text
+end
+
 local function ask_postern(req, password)
   local master = master_of(req)
   local fields = { { "user", req.user } }
@@ -112,7 +125,11 @@ end
 local function result_of(req, response)
   local status = response:status()
   if status == 200 then
-    return dovecot.auth.PASSDB_RESULT_OK, {}
+    local user = canonical_user(response:payload())
+    if user == nil then
+      return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, "Postern accepted the login without naming the mailbox"
+    end
+    return dovecot.auth.PASSDB_RESULT_OK, { user = user }
   end
   if status == 404 then
     return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, "unknown user"

@@ -86,22 +86,24 @@ export function authHandlers(s: Services) {
 
     async showCode(req: Request, res: Response) {
       const phone = (await s.phones.load(req.user!.id)) ?? '';
-      const wait = await s.codes.resendWait(req.session.auth?.challengeId);
-      res.render('auth/code', { phone: maskPhone(phone), codeSent: !!req.session.auth?.challengeId, resendWait: wait, error: null, days: s.config.TRUSTED_DEVICE_DAYS });
+      const code = await s.codes.state(req.session.auth?.challengeId);
+      res.render('auth/code', { phone: maskPhone(phone), codeSent: code.sent, resendWait: code.resendWait, error: null, days: s.config.TRUSTED_DEVICE_DAYS });
     },
 
     async verifyCode(req: Request, res: Response) {
       const user = req.user!;
       const origin = originOf(req);
       const phone = (await s.phones.load(user.id)) ?? '';
-      const rerender = async (status: number, error: string) =>
-        res.status(status).render('auth/code', {
+      const rerender = async (status: number, error: string) => {
+        const code = await s.codes.state(req.session.auth?.challengeId);
+        return res.status(status).render('auth/code', {
           phone: maskPhone(phone),
-          codeSent: !!req.session.auth?.challengeId,
-          resendWait: await s.codes.resendWait(req.session.auth?.challengeId),
+          codeSent: code.sent,
+          resendWait: code.resendWait,
           error,
           days: s.config.TRUSTED_DEVICE_DAYS,
         });
+      };
       const form = codeForm.safeParse(req.body ?? {});
       const challengeId = req.session.auth?.challengeId;
       const knownDevice = s.deviceCookies.deviceFor(user.email, readDeviceCookie(req, s.config));

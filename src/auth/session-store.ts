@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import session from 'express-session';
 import { and, eq, lt, ne } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -8,20 +9,30 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000;
 /**
  * DbSessionStore keeps express-session data in the database, with the user
  * id beside it so every session of a user can be ended on the server
- * (logout elsewhere, account disabled, password changed).
+ * (logout elsewhere, account disabled, password changed). Rows are keyed by
+ * an HMAC of the session id, so reading the table hands out no live session.
  */
 export class DbSessionStore extends session.Store {
   private lastSweep = 0;
 
-  constructor(private readonly db: Db) {
+  /** `key` is the HMAC key for session ids, derived from the session secret. */
+  constructor(
+    private readonly db: Db,
+    private readonly key: Buffer,
+  ) {
     super();
+  }
+
+  /** storedSid is what the table keeps in place of a session id: HMAC-SHA256, base64url. */
+  storedSid(sid: string): string {
+    return createHmac('sha256', this.key).update(sid).digest('base64url');
   }
 
   override get(sid: string, cb: (err: unknown, data?: session.SessionData | null) => void): void {
     this.db
       .select()
       .from(sessions)
-      .where(eq(sessions.sid, sid))
+      .where(eq(sessions.sid, this.storedSid(sid)))
       .limit(1)
       .then(([row]) => cb(null, row && row.expiresAt > new Date() ? (row.data as session.SessionData) : null), cb);
   }
@@ -31,7 +42,7 @@ export class DbSessionStore extends session.Store {
     const userId = data.auth?.userId ?? null;
     this.db
       .insert(sessions)
-      .values({ sid, data, userId, expiresAt })
+      .values({ sid: this.storedSid(sid), data, userId, expiresAt })
       .onConflictDoUpdate({ target: sessions.sid, set: { data, userId, expiresAt } })
       .then(() => this.sweep())
       .then(() => cb?.(), (err) => cb?.(err));
@@ -41,14 +52,14 @@ export class DbSessionStore extends session.Store {
     this.db
       .update(sessions)
       .set({ expiresAt: expiryOf(data) })
-      .where(eq(sessions.sid, sid))
+      .where(eq(sessions.sid, this.storedSid(sid)))
       .then(() => cb?.(), (err) => cb?.(err));
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
     this.db
       .delete(sessions)
-      .where(eq(sessions.sid, sid))
+      .where(eq(sessions.sid, this.storedSid(sid)))
       .then(() => cb?.(), (err) => cb?.(err));
   }
 
@@ -56,7 +67,7 @@ export class DbSessionStore extends session.Store {
   async destroyForUser(userId: string, keepSid?: string): Promise<number> {
     const rows = await this.db
       .delete(sessions)
-      .where(keepSid ? and(eq(sessions.userId, userId), ne(sessions.sid, keepSid)) : eq(sessions.userId, userId))
+      .where(keepSid ? and(eq(sessions.userId, userId), ne(sessions.sid, this.storedSid(keepSid))) : eq(sessions.userId, userId))
       .returning({ sid: sessions.sid });
     return rows.length;
   }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './load.ts';
+import { startupWarnings } from './warnings.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const STACK_LINE = /^\s*at .*:\d+(:\d+)?\)?\s*$/m;
@@ -113,6 +114,99 @@ describe('loadConfig', () => {
     assert.deepEqual(c.SMS_ALLOWED_COUNTRIES, ['CN', 'HK', 'US']);
     assert.equal(c.TWILIO_FROM, undefined);
   });
+
+  test('refuses the console SMS provider, which prints codes to the log, when PUBLIC_URL is https', () => {
+    const problems = problemsOf({ PUBLIC_URL: 'https://mail.example.edu' });
+    assert.deepEqual(Object.keys(problems), ['SMS_PROVIDER']);
+    assert.match(problems.SMS_PROVIDER!, /prints every code to the log/);
+    assert.match(problems.SMS_PROVIDER!, /SMS_PROVIDER=twilio/);
+    assert.match(problems.SMS_PROVIDER!, /SMS_CONSOLE_IN_PRODUCTION=1/);
+  });
+
+  test('accepts the console SMS provider over plain http, or over https when told to', () => {
+    assert.equal(loadConfig({ PUBLIC_URL: 'http://localhost:8080' }).SMS_PROVIDER, 'console');
+    const allowed = loadConfig({ PUBLIC_URL: 'https://mail.example.edu', SMS_CONSOLE_IN_PRODUCTION: '1' });
+    assert.equal(allowed.SMS_PROVIDER, 'console');
+    assert.equal(allowed.SMS_CONSOLE_IN_PRODUCTION, true);
+  });
+
+  test('refuses IMAP and SMTP backends on another host reached in clear', () => {
+    const problems = problemsOf({ IMAP_HOST: '10.0.0.5', SMTP_HOST: 'relay.example.edu' });
+    assert.deepEqual(Object.keys(problems).sort(), ['IMAP_HOST', 'SMTP_HOST']);
+    assert.match(problems.IMAP_HOST!, /IMAP_SECURE=true or IMAP_STARTTLS=true/);
+    assert.match(problems.IMAP_HOST!, /IMAP_INSECURE_OK=1/);
+    assert.match(problems.SMTP_HOST!, /SMTP_SECURE=true or SMTP_REQUIRE_TLS=true/);
+    assert.match(problems.SMTP_HOST!, /SMTP_INSECURE_OK=1/);
+  });
+
+  test('accepts a backend on another host over TLS, with STARTTLS required, or when told it is safe', () => {
+    for (const env of [
+      { IMAP_HOST: '10.0.0.5', IMAP_PORT: '993', IMAP_SECURE: 'true', SMTP_HOST: 'relay.example.edu', SMTP_PORT: '465', SMTP_SECURE: 'true' },
+      { IMAP_HOST: '10.0.0.5', IMAP_STARTTLS: 'true', SMTP_HOST: 'relay.example.edu', SMTP_REQUIRE_TLS: 'true' },
+      { IMAP_HOST: '10.0.0.5', IMAP_INSECURE_OK: '1', SMTP_HOST: 'relay.example.edu', SMTP_INSECURE_OK: '1' },
+    ]) {
+      assert.doesNotThrow(() => loadConfig(env), JSON.stringify(env));
+    }
+  });
+
+  test('backends on this host need no TLS', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
+      assert.doesNotThrow(() => loadConfig({ IMAP_HOST: host, SMTP_HOST: host }), host);
+    }
+  });
+
+  test('refuses TLS from the first byte and STARTTLS together, and a CA file it cannot read', () => {
+    const problems = problemsOf({
+      IMAP_SECURE: 'true',
+      IMAP_STARTTLS: 'true',
+      SMTP_SECURE: 'true',
+      SMTP_REQUIRE_TLS: 'true',
+      IMAP_TLS_CA_FILE: '/nonexistent/postern-ca.pem',
+    });
+    assert.deepEqual(Object.keys(problems).sort(), ['IMAP_STARTTLS', 'IMAP_TLS_CA_FILE', 'SMTP_REQUIRE_TLS']);
+    assert.match(problems.IMAP_STARTTLS!, /not both/);
+    assert.match(problems.IMAP_TLS_CA_FILE!, /cannot be read/);
+  });
+
+  test('with MAILAUTH_SECRET the IMAP host stays an IP address, TLS or not', () => {
+    const problems = problemsOf({
+      MAILAUTH_SECRET: 'mailauth-secret-0123456789',
+      MAIL_MASTER_USER: 'postern',
+      MAIL_MASTER_PASSWORD: 'master-pw',
+      IMAP_HOST: 'imap.example.edu',
+      IMAP_STARTTLS: 'true',
+    });
+    assert.deepEqual(Object.keys(problems), ['IMAP_HOST']);
+    assert.match(problems.IMAP_HOST!, /IP address/);
+  });
+
+  test('what is allowed only because the administrator said so is warned about at start', () => {
+    assert.deepEqual(startupWarnings(loadConfig({})), []);
+    assert.deepEqual(startupWarnings(loadConfig({ IMAP_HOST: '10.0.0.5', IMAP_STARTTLS: 'true', SMTP_HOST: '10.0.0.6', SMTP_SECURE: 'true' })), []);
+    const warnings = startupWarnings(
+      loadConfig({
+        PUBLIC_URL: 'https://mail.example.edu',
+        SMS_CONSOLE_IN_PRODUCTION: '1',
+        IMAP_HOST: '10.0.0.5',
+        IMAP_INSECURE_OK: '1',
+        SMTP_HOST: '10.0.0.6',
+        SMTP_INSECURE_OK: '1',
+      }),
+    );
+    assert.equal(warnings.length, 3);
+    assert.match(warnings[0]!, /console SMS provider writes every sign-in code to the log/);
+    assert.match(warnings[1]!, /IMAP backend 10\.0\.0\.5 in clear/);
+    assert.match(warnings[2]!, /SMTP relay 10\.0\.0\.6 in clear/);
+  });
+
+  test('reads MAILAUTH_LISTEN as an address and port', () => {
+    assert.deepEqual(loadConfig({ MAILAUTH_LISTEN: '127.0.0.1:9143' }).MAILAUTH_LISTEN, { host: '127.0.0.1', port: 9143 });
+    assert.deepEqual(loadConfig({ MAILAUTH_LISTEN: '[::1]:9143' }).MAILAUTH_LISTEN, { host: '::1', port: 9143 });
+    assert.equal(loadConfig({}).MAILAUTH_LISTEN, undefined);
+    for (const bad of ['9143', '127.0.0.1', '127.0.0.1:99999', 'localhost:x']) {
+      assert.match(problemsOf({ MAILAUTH_LISTEN: bad }).MAILAUTH_LISTEN!, /address:port/, bad);
+    }
+  });
 });
 
 describe('starting the server', () => {
@@ -166,6 +260,87 @@ describe('starting the server', () => {
     assert.match(r.stderr, /Could not open the database/);
     assert.match(r.stderr, /ECONNREFUSED/, `the cause is not named in:\n${r.stderr}`);
     assert.doesNotMatch(r.stderr, STACK_LINE);
+  });
+
+  /** logged waits until the process logs a line with message `msg`, and returns it parsed. */
+  async function logged(run: ReturnType<typeof start>, msg: string, ms = 120_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = run.out.stdout.split('\n').find((l) => l.includes(`"msg":${JSON.stringify(msg)}`));
+      if (found) return JSON.parse(found) as Record<string, unknown>;
+      if (run.child.exitCode !== null) assert.fail(`exited early: ${run.out.stderr}`);
+      if (Date.now() > deadline) assert.fail(`never logged ${msg}: ${run.out.stdout}${run.out.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** stop ends a server started by a test. */
+  async function stop(run: ReturnType<typeof start>) {
+    run.child.kill('SIGTERM');
+    await run.exited;
+  }
+
+  test('over https with the console SMS provider it refuses to start, saying why', async () => {
+    const r = await finish(start({ PUBLIC_URL: 'https://mail.example.test', SESSION_SECRET: 'config-test-secret-config-test-secret-01' }));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^ {2}- SMS_PROVIDER: .*prints every code to the log/m);
+    assert.doesNotMatch(r.stdout, /Postern is listening/);
+  });
+
+  test('over https with SMS_CONSOLE_IN_PRODUCTION=1 it starts and warns that codes go to the log', async () => {
+    const run = start({
+      PORT: '0',
+      DATABASE_URL: 'memory://',
+      PUBLIC_URL: 'https://mail.example.test',
+      SMS_CONSOLE_IN_PRODUCTION: '1',
+      SESSION_SECRET: 'config-test-secret-config-test-secret-01',
+    });
+    try {
+      await logged(run, 'Postern is listening');
+      const warnings = run.out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: string; msg: string })
+        .filter((l) => l.level === 'warn');
+      assert.ok(
+        warnings.some((w) => /console SMS provider/.test(w.msg) && /log/.test(w.msg)),
+        `no warning about the console provider in:\n${run.out.stdout}`,
+      );
+    } finally {
+      await stop(run);
+    }
+  });
+
+  test('with MAILAUTH_LISTEN, mail logins are answered on that address and not on the public one', async () => {
+    const secret = 'config-test-mailauth-secret-0123';
+    const run = start({
+      PORT: '0',
+      DATABASE_URL: 'memory://',
+      MAILAUTH_LISTEN: '127.0.0.1:0',
+      MAILAUTH_SECRET: secret,
+      MAIL_MASTER_USER: 'postern',
+      MAIL_MASTER_PASSWORD: 'master-pw',
+      SESSION_SECRET: 'config-test-secret-config-test-secret-01',
+    });
+    try {
+      const web = new URL(String((await logged(run, 'Postern is listening')).url));
+      const mailauth = new URL(String((await logged(run, 'mail logins are answered here')).url));
+      assert.notEqual(mailauth.port, '0');
+      assert.notEqual(mailauth.port, web.port);
+      const nginxAsks = (base: URL) =>
+        fetch(new URL('/mailauth/nginx', base), {
+          headers: { 'X-Mailauth-Secret': secret, 'Auth-Method': 'plain', 'Auth-User': 'nobody%40example.test', 'Auth-Pass': 'wrong', 'Auth-Protocol': 'imap', 'Client-IP': '192.0.2.1' },
+        });
+      const onWeb = await nginxAsks(web);
+      assert.equal(onWeb.status, 404);
+      assert.equal(onWeb.headers.get('auth-status'), null);
+      const onMailauth = await nginxAsks(mailauth);
+      assert.ok(onMailauth.headers.get('auth-status'), 'nginx gets an answer on the mail-login address');
+      assert.notEqual(onMailauth.headers.get('auth-status'), 'OK');
+      assert.equal((await fetch(new URL('/login', mailauth))).status, 404, 'the web pages are not served there');
+    } finally {
+      await stop(run);
+    }
   });
 
   test('with PORT=0 it logs the address it actually listens on', async () => {

@@ -1,5 +1,7 @@
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isLoopback, parseListen } from './address.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -7,6 +9,8 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+// A switch, off unless set to 1/true/yes/on.
+const flag = bool.default(false);
 
 /**
  * configSchema describes every environment variable Postern reads. Each field
@@ -35,6 +39,8 @@ export const configSchema = z
 
     // SMS
     SMS_PROVIDER: z.enum(['console', 'twilio']).default('console'),
+    // The console provider prints codes to the log; over https that takes saying so.
+    SMS_CONSOLE_IN_PRODUCTION: flag,
     TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits').optional(),
     TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     TWILIO_FROM: z.string().min(1).optional(),
@@ -59,8 +65,23 @@ export const configSchema = z
 
     // Mail logins (nginx auth_http / Dovecot Lua passdb) and the mail backend
     MAILAUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    // A separate address (e.g. 127.0.0.1:9143) for /mailauth/*, kept off the public listener.
+    MAILAUTH_LISTEN: z
+      .string()
+      .transform((v, ctx) => {
+        const listen = parseListen(v);
+        if (!listen) ctx.addIssue({ code: 'custom', message: 'must be address:port, e.g. 127.0.0.1:9143' });
+        return listen ?? z.NEVER;
+      })
+      .optional(),
     IMAP_HOST: z.string().min(1).default('127.0.0.1'),
     IMAP_PORT: port.default(143),
+    // How webmail reaches IMAP_HOST: TLS from the first byte, or STARTTLS required.
+    IMAP_SECURE: flag,
+    IMAP_STARTTLS: flag,
+    IMAP_TLS_CA_FILE: z.string().min(1).optional(),
+    IMAP_TLS_SERVERNAME: z.string().min(1).optional(),
+    IMAP_INSECURE_OK: flag,
     SUBMISSION_HOST: z.string().min(1).default('127.0.0.1'),
     SUBMISSION_PORT: port.default(587),
     MAIL_MASTER_USER: z.string().regex(/^[^\s*]+$/, 'must not contain spaces or *').optional(),
@@ -74,7 +95,11 @@ export const configSchema = z
     // Outgoing mail from webmail: the SMTP relay sent messages go through
     SMTP_HOST: z.string().min(1).default('127.0.0.1'),
     SMTP_PORT: port.default(25),
-    SMTP_SECURE: bool.default(false),
+    SMTP_SECURE: flag,
+    SMTP_REQUIRE_TLS: flag,
+    SMTP_TLS_CA_FILE: z.string().min(1).optional(),
+    SMTP_TLS_SERVERNAME: z.string().min(1).optional(),
+    SMTP_INSECURE_OK: flag,
     SMTP_USER: z.string().min(1).optional(),
     SMTP_PASSWORD: z.string().min(1).optional(),
 
@@ -90,6 +115,14 @@ export const configSchema = z
     if (c.MAILAUTH_SECRET && (!c.MAIL_MASTER_USER || !c.MAIL_MASTER_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['MAIL_MASTER_USER'], message: 'MAIL_MASTER_USER and MAIL_MASTER_PASSWORD are required when MAILAUTH_SECRET is set' });
     }
+    backendRules(c, ctx);
+    if (c.SMS_PROVIDER === 'console' && c.PUBLIC_URL?.startsWith('https://') && !c.SMS_CONSOLE_IN_PRODUCTION) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMS_PROVIDER'],
+        message: 'console prints every code to the log, which is no place for them once PUBLIC_URL is https: set SMS_PROVIDER=twilio (or SMS_CONSOLE_IN_PRODUCTION=1 to keep console anyway)',
+      });
+    }
     if (c.SMS_PROVIDER !== 'twilio') return;
     for (const key of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'] as const) {
       if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when SMS_PROVIDER=twilio' });
@@ -104,3 +137,38 @@ export const configSchema = z
   }, { when: () => true });
 
 export type Config = z.infer<typeof configSchema>;
+
+type Checked = Partial<Record<keyof Config, unknown>>;
+
+/**
+ * backendRules keeps the master login and relay credentials off the network
+ * in clear: a backend on another host needs TLS or STARTTLS, unless the
+ * administrator states the path is private.
+ */
+function backendRules(c: Checked, ctx: z.RefinementCtx): void {
+  const backends = [
+    { host: 'IMAP_HOST', tls: 'IMAP_SECURE', starttls: 'IMAP_STARTTLS', ok: 'IMAP_INSECURE_OK', ca: 'IMAP_TLS_CA_FILE' },
+    { host: 'SMTP_HOST', tls: 'SMTP_SECURE', starttls: 'SMTP_REQUIRE_TLS', ok: 'SMTP_INSECURE_OK', ca: 'SMTP_TLS_CA_FILE' },
+  ] as const;
+  for (const b of backends) {
+    const host = c[b.host];
+    if (c[b.tls] === true && c[b.starttls] === true) {
+      ctx.addIssue({ code: 'custom', path: [b.starttls], message: `${b.tls} (TLS from the first byte) or ${b.starttls} (STARTTLS), not both` });
+    }
+    if (typeof host === 'string' && !isLoopback(host) && c[b.tls] !== true && c[b.starttls] !== true && c[b.ok] !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.host],
+        message: `${host} is not this host, and what Postern sends it (logins, mail) would cross the network in clear: set ${b.tls}=true or ${b.starttls}=true (or ${b.ok}=1 if the path is a private network you trust)`,
+      });
+    }
+    const ca = c[b.ca];
+    if (typeof ca === 'string') {
+      try {
+        accessSync(ca, constants.R_OK);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: [b.ca], message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+      }
+    }
+  }
+}

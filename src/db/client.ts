@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { Client as PgClient } from 'pg';
 import * as schema from './schema/index.ts';
 import { acquireDirLock, type DirLock } from './lock.ts';
+import { describeError } from '../log-redact.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -35,17 +36,9 @@ export async function openStore(opts: { url?: string; dataDir: string }): Promis
     await migrateStore(store);
   } catch (err) {
     await store.close().catch(() => {});
-    throw new Error(rootMessage(err), { cause: err });
+    throw new Error(describeError(err), { cause: err });
   }
   return store;
-}
-
-/** rootMessage digs out the first cause, e.g. ECONNREFUSED under drizzle's "Failed query". */
-function rootMessage(err: unknown): string {
-  let e = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  if (!(e instanceof Error)) return String(e);
-  return e.message || (e as NodeJS.ErrnoException).code || e.name;
 }
 
 async function migrateStore(store: Store): Promise<void> {

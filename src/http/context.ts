@@ -115,8 +115,12 @@ export function regenerate(req: Request): Promise<void> {
   );
 }
 
-/** safeNext accepts only local paths for redirects after a step, never another site. */
+/**
+ * safeNext accepts only local paths for redirects after a step, never another
+ * site. Control characters are refused too: browsers drop tabs and line
+ * breaks from a location, so "/<tab>/evil.example" would become "//evil.example".
+ */
 export function safeNext(next: unknown, fallback = '/'): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return fallback;
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return fallback;
   return next.slice(0, 300);
 }

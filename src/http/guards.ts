@@ -1,4 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { hasMailauthSecret } from '../mailauth/secret-header.ts';
+import { MAIL_MESSAGES } from '../mailauth/authenticate.ts';
 import { ELEVATED_TTL_MS } from '../auth/levels.ts';
 import { allows, type Action } from '../sharing/policy.ts';
 import type { MailboxAccess, Sharing } from '../sharing/service.ts';
@@ -98,4 +100,22 @@ function named(name: string, guard: RequestHandler): RequestHandler {
 /** mailboxAccess reads what the mailbox guard decided for this request. */
 export function mailboxAccess(res: Response): MailboxAccess {
   return res.locals.mailbox as MailboxAccess;
+}
+
+/**
+ * mailauthSecret admits only nginx and Dovecot: callers that present the
+ * shared secret in X-Mailauth-Secret. Anyone else gets a temporary failure in
+ * both peers' terms: 401 (the Lua passdb treats it as an internal failure)
+ * with an Auth-Status text for nginx, never a verdict on the credentials.
+ */
+export function mailauthSecret(secret: string | undefined): RequestHandler {
+  return function mailauthSecret(req, res, next) {
+    if (hasMailauthSecret(req, secret)) return next();
+    const smtp = (req.get('auth-protocol') ?? '').toLowerCase() === 'smtp';
+    res
+      .status(401)
+      .set({ 'Auth-Status': MAIL_MESSAGES.tempfail, ...(smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {}) })
+      .type('text/plain')
+      .send('');
+  };
 }

@@ -9,7 +9,7 @@ import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
 import { webmailHandlers } from '../webmail/handlers.ts';
 import { sharingHandlers } from '../sharing/handlers.ts';
-import { elevated, elevatedTo, enroll, guest, mailboxGuard, pending2fa, session } from './guards.ts';
+import { elevated, elevatedTo, enroll, guest, mailauthSecret, mailboxGuard, pending2fa, session } from './guards.ts';
 import { composeUploads } from './uploads.ts';
 
 /**
@@ -90,8 +90,9 @@ export function routes(s: Services): express.Router {
 /** mailauthRoutes are asked by nginx and Dovecot about every mail login; the shared secret guards them. */
 export function mailauthRoutes(s: Services): express.Router {
   const r = express.Router();
-  r.get('/nginx', h(nginxAuthHandler(s.config, s.mailAuth)));
-  r.post('/dovecot', express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), h(dovecotAuthHandler(s.config, s.mailAuth, s.users)));
+  const secret = mailauthSecret(s.config.MAILAUTH_SECRET);
+  r.get('/nginx', secret, h(nginxAuthHandler(s.config, s.mailAuth)));
+  r.post('/dovecot', secret, express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), h(dovecotAuthHandler(s.mailAuth, s.users)));
   return r;
 }
 

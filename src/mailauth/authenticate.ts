@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import type { AuditLog } from '../audit/log.ts';
 import type { AppPasswords } from '../apppasswords/service.ts';
-import type { Scope } from '../apppasswords/repo.ts';
+import type { AppPassword, Scope } from '../apppasswords/repo.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { Regulator } from '../auth/regulation.ts';
 import type { Phones } from '../twofactor/phones.ts';
@@ -17,6 +18,7 @@ export interface MailAuthRequest {
   attempt?: number;
 }
 
+/** On success, `user.email` is the canonical mailbox name: the only one a proxy or Dovecot may open. */
 export type MailAuthResult =
   | { ok: true; user: Pick<User, 'id' | 'email'>; via: 'app_password' | 'password' }
   | { ok: false; kind: 'refused' | 'use_app_password'; message: string }
@@ -37,22 +39,40 @@ export interface MailAuthDeps {
   appPasswords: AppPasswords;
   regulator: Regulator;
   audit: AuditLog;
+  /** Whether the two-step policy applies to the user: their own setting, else the site's. */
+  requires2fa: (user: User) => Promise<boolean>;
   /** Whether main passwords may open IMAP/SMTP for users without two-step verification. */
   mainPasswordAllowed: () => Promise<boolean>;
   cache?: LoginCache;
 }
 
+/** Longest secret worth hashing: longer ones cannot be a valid password. */
+const SECRET_MAX = 1024;
+/** Longest account name Postern creates. */
+const NAME_MAX = 254;
+const CONTROL = /\p{Cc}/u;
+
+/** What one regulated verification found out. `ok` is what the regulator records. */
+type Verification =
+  | { ok: true; user: User; appPassword?: AppPassword }
+  | { ok: false; user?: User; reason: string; pointToAppPassword?: boolean };
+
 /**
  * MailAuthenticator.authenticate is the only place that decides whether an
- * IMAP or SMTP login is admitted. A client-specific password within its
- * scopes and expiry is. The main password is refused once the user has
- * two-step verification (or when main-password mail logins are off), and the
+ * IMAP or SMTP login is admitted, and under which canonical mailbox name. A
+ * client-specific password within its scopes and expiry is. The main
+ * password is refused when the user has a second factor, when the two-step
+ * policy applies to them, or when main-password mail logins are off; the
  * client is told to use a client-specific password, but only after the
- * password proved right. Each login costs at most one argon2 verification,
- * and a client reconnecting with credentials verified minutes ago costs
- * neither a hash nor a query while the database's change notifications keep
- * the cache honest.
- * Any failure of the store answers a temporary failure, never OK.
+ * password proved right.
+ *
+ * Every verification runs inside the regulator's reservation, so parallel
+ * guesses cannot outrun the throttle; a client address that signed in to the
+ * account before keeps its own count, so strangers cannot lock the owner
+ * out. Each login costs at most one argon2 verification, and a client
+ * reconnecting with credentials verified minutes ago costs neither a hash
+ * nor a query while the database's change notifications keep the cache
+ * honest. Any failure of the store answers a temporary failure, never OK.
  */
 export class MailAuthenticator {
   readonly cache: LoginCache;
@@ -73,53 +93,83 @@ export class MailAuthenticator {
     else this.cache.forgetUser(payload);
   }
 
-  /** notificationsLive records whether change notifications are flowing; when they stop, nothing cached is trusted. */
+  /**
+   * notificationsLive records whether change notifications are flowing.
+   * Either way nothing cached before is trusted: when they stop, changes go
+   * unannounced; when they resume, those made meanwhile were never announced.
+   */
   notificationsLive(live: boolean): void {
     this.live = live;
-    if (!live) this.cache.clear();
+    this.cache.clear();
   }
 
   async authenticate(req: MailAuthRequest): Promise<MailAuthResult> {
     const account = req.user.trim().toLowerCase();
+    const clientIp = isIP(req.clientIp) ? req.clientIp : 'unknown';
     try {
-      return await this.decide({ ...req, user: account });
+      return await this.decide({ ...req, user: account, clientIp });
     } catch {
       return { ok: false, kind: 'tempfail', message: MAIL_MESSAGES.tempfail };
     }
   }
 
   private async decide(req: MailAuthRequest): Promise<MailAuthResult> {
-    const key = LoginCache.key(req.user, req.secret, req.protocol);
+    const key = LoginCache.key(req.user, req.secret, req.protocol, req.clientIp);
     const cached = this.live ? this.cache.get(key) : undefined;
     if (cached && this.cachedStillUsable(cached, req.protocol)) {
       return this.admit(req, { id: cached.userId, email: cached.email }, cached.appPasswordId, true);
     }
+    // No account has such a name: refuse without touching the store or a hash.
+    if (req.user.length > NAME_MAX || CONTROL.test(req.user)) return this.refuse(req, undefined, 'malformed_name');
 
-    const verdict = await this.d.regulator.check('mail', req.user, req.clientIp);
-    if (!verdict.allowed) {
-      this.log(req, undefined, 'mail.throttled', {});
-      return { ok: false, kind: 'throttled', message: MAIL_MESSAGES.throttled, waitSeconds: Math.min(verdict.retryAfterSeconds, 60) };
+    // Taken before anything is read: a change announced from now on voids what this login caches.
+    const generation = this.cache.generation();
+    const device = req.clientIp === 'unknown' ? undefined : await this.d.regulator.knownIp('mail', req.user, req.clientIp);
+    const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, device }, () => this.verify(req));
+    if (!outcome.allowed) {
+      this.log(req, undefined, 'mail.throttled', { knownIp: !!device });
+      return { ok: false, kind: 'throttled', message: MAIL_MESSAGES.throttled, waitSeconds: Math.min(outcome.retryAfterSeconds, 60) };
     }
-
-    const user = req.user.length <= 254 ? await this.d.users.loadByEmail(req.user) : undefined;
-    const row = user && !user.disabled ? await this.d.appPasswords.find(user.id, req.secret) : undefined;
-    if (row && user) {
-      if (!this.usable(row.scopes, row.expiresAt?.getTime() ?? null, req.protocol)) {
-        return this.refuse(req, user, row.expiresAt && row.expiresAt <= new Date() ? 'expired' : 'out_of_scope');
-      }
-      this.cache.set(key, { userId: user.id, email: user.email, appPasswordId: row.id, scopes: row.scopes, passwordExpiresAt: row.expiresAt?.getTime() ?? null });
-      return this.admit(req, user, row.id, false);
+    const v = outcome.result;
+    if (!v.ok) return this.refuse(req, v.user, v.reason, v.pointToAppPassword);
+    const { user, appPassword: row } = v;
+    if (this.live) {
+      this.cache.set(
+        key,
+        row
+          ? { userId: user.id, email: user.email, appPasswordId: row.id, scopes: row.scopes, passwordExpiresAt: row.expiresAt?.getTime() ?? null, generation }
+          : { userId: user.id, email: user.email, passwordChangedAt: user.passwordChangedAt.getTime(), generation },
+      );
     }
+    return this.admit(req, user, row?.id, false);
+  }
 
+  /** verify is the one step that runs argon2; the regulator admits it and records whether it succeeded. */
+  private async verify(req: MailAuthRequest): Promise<Verification> {
+    const user = await this.d.users.loadByEmail(req.user);
+    const active = user && !user.disabled ? user : undefined;
+    const secret = req.secret.slice(0, SECRET_MAX);
+    const row = active ? await this.d.appPasswords.find(active.id, secret) : undefined;
+    if (row && active) {
+      if (this.usable(row.scopes, row.expiresAt?.getTime() ?? null, req.protocol)) return { ok: true, user: active, appPassword: row };
+      return { ok: false, user: active, reason: row.expiresAt && row.expiresAt <= new Date() ? 'expired' : 'out_of_scope' };
+    }
     // Not a client-specific password: it may be the main password. Verify it
     // (against a dummy for unknown users, so timing tells nothing) before
     // saying that a client-specific password is needed.
-    const right = (await verifyPassword(user?.passwordHash, req.secret)) && !!user && !user.disabled;
-    if (!right || !user) return this.refuse(req, user, !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password');
-    if (await this.d.phones.load(user.id)) return this.refuse(req, user, 'second_factor_on', true);
-    if (!(await this.d.mainPasswordAllowed())) return this.refuse(req, user, 'main_password_off', true);
-    this.cache.set(key, { userId: user.id, email: user.email, passwordChangedAt: user.passwordChangedAt.getTime() });
-    return this.admit(req, user, undefined, false);
+    const right = await verifyPassword(user?.passwordHash, secret);
+    if (!right || !active) return { ok: false, user, reason: !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password' };
+    const refusal = await this.mainPasswordRefusal(active);
+    if (refusal) return { ok: false, user: active, reason: refusal, pointToAppPassword: true };
+    return { ok: true, user: active };
+  }
+
+  /** mainPasswordRefusal says why the main password may not open mail for this user, if it may not. */
+  private async mainPasswordRefusal(user: User): Promise<string | undefined> {
+    if (await this.d.phones.load(user.id)) return 'second_factor_on';
+    if (await this.d.requires2fa(user)) return 'two_step_required';
+    if (!(await this.d.mainPasswordAllowed())) return 'main_password_off';
+    return undefined;
   }
 
   /** cachedStillUsable applies what can change without a write: a client-specific password's expiry, and its scopes. */
@@ -132,15 +182,13 @@ export class MailAuthenticator {
     return scopes.includes(protocol) && (expiresAt === null || expiresAt > Date.now());
   }
 
-  private async admit(req: MailAuthRequest, user: Pick<User, 'id' | 'email'>, appPasswordId: string | undefined, cached: boolean): Promise<MailAuthResult> {
-    if (!cached) await this.d.regulator.record('mail', req.user, req.clientIp, true);
+  private admit(req: MailAuthRequest, user: Pick<User, 'id' | 'email'>, appPasswordId: string | undefined, cached: boolean): MailAuthResult {
     if (appPasswordId) this.d.appPasswords.noteUse(appPasswordId, req.clientIp, req.protocol);
     this.log(req, user, 'mail.login_ok', { via: appPasswordId ? 'app_password' : 'password', cached });
     return { ok: true, user: { id: user.id, email: user.email }, via: appPasswordId ? 'app_password' : 'password' };
   }
 
-  private async refuse(req: MailAuthRequest, user: User | undefined, reason: string, pointToAppPassword = false): Promise<MailAuthResult> {
-    await this.d.regulator.record('mail', req.user, req.clientIp, false);
+  private refuse(req: MailAuthRequest, user: User | undefined, reason: string, pointToAppPassword = false): MailAuthResult {
     this.log(req, user, 'mail.login_failed', { reason });
     return pointToAppPassword
       ? { ok: false, kind: 'use_app_password', message: MAIL_MESSAGES.useAppPassword }
@@ -151,7 +199,8 @@ export class MailAuthenticator {
     this.d.audit.recordSoon({
       event,
       userId: user?.id ?? null,
-      account: req.user.slice(0, 254),
+      // The name as typed may hold anything; the log must stay one readable line per event.
+      account: req.user.slice(0, NAME_MAX).replace(/\p{Cc}/gu, '?'),
       origin: { ip: req.clientIp, userAgent: req.protocol },
       details: { protocol: req.protocol, ...details },
     });

@@ -1,9 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { Config } from '../config/schema.ts';
 import type { UserRepo } from '../users/repo.ts';
 import type { MailAuthenticator } from './authenticate.ts';
-import { hasMailauthSecret } from './secret-header.ts';
 
 /** dovecotForm is what deploy/dovecot/postern-auth.lua posts for each login. */
 const dovecotForm = z.object({
@@ -21,12 +19,13 @@ const dovecotForm = z.object({
 
 /**
  * dovecotAuthHandler answers the Lua passdb. Status is the verdict: 200
- * accept, 403 refuse (body: the text the client sees), 404 unknown user (for
- * master logins only), 429 throttled, 503 temporary failure.
+ * accept (body: the canonical mailbox name, which the script hands Dovecot as
+ * `user`, so a variant of the name typed by the client never opens another
+ * maildir), 403 refuse (body: the text the client sees), 404 unknown user
+ * (for master logins only), 429 throttled, 503 temporary failure.
  */
-export function dovecotAuthHandler(config: Config, auth: MailAuthenticator, users: UserRepo) {
+export function dovecotAuthHandler(auth: MailAuthenticator, users: UserRepo) {
   return async (req: Request, res: Response) => {
-    if (!hasMailauthSecret(req, config.MAILAUTH_SECRET)) return res.status(401).type('text/plain').send('');
     const form = dovecotForm.safeParse(req.body ?? {});
     if (!form.success) return res.status(400).type('text/plain').send('');
     const f = form.data;
@@ -34,7 +33,8 @@ export function dovecotAuthHandler(config: Config, auth: MailAuthenticator, user
       // The master password was checked by Dovecot; Postern only says whether the mailbox owner may be opened.
       try {
         const user = await users.loadByEmail(f.user);
-        return res.status(user && !user.disabled ? 200 : 404).type('text/plain').send('');
+        if (!user || user.disabled) return res.status(404).type('text/plain').send('');
+        return res.status(200).type('text/plain').send(user.email);
       } catch {
         return res.status(503).type('text/plain').send('');
       }
@@ -42,7 +42,7 @@ export function dovecotAuthHandler(config: Config, auth: MailAuthenticator, user
     const protocol = f.protocol === 'imap' ? 'imap' : f.protocol === 'smtp' ? 'smtp' : undefined;
     if (!protocol) return res.status(403).type('text/plain').send('Authentication failed.');
     const result = await auth.authenticate({ user: f.user, secret: f.password ?? '', protocol, clientIp: f.client_ip || 'unknown' });
-    if (result.ok) return res.status(200).type('text/plain').send('');
+    if (result.ok) return res.status(200).type('text/plain').send(result.user.email);
     const status = result.kind === 'tempfail' ? 503 : result.kind === 'throttled' ? 429 : 403;
     // A plain refusal gets an empty body, so Dovecot answers its ordinary "Authentication failed.".
     res.status(status).type('text/plain').send(result.kind === 'refused' ? '' : result.message);

@@ -9,7 +9,9 @@ import { createApp } from '../http/app.ts';
 import { createServices } from '../services.ts';
 import { openTestStore, testConfig } from '../../test/helpers/services.ts';
 import { createLogger } from '../log.ts';
+import { DEFAULT_RULES } from '../auth/regulation.ts';
 import type { User } from '../users/repo.ts';
+import { MAIL_MESSAGES } from './authenticate.ts';
 
 const SECRET = 'mailauth-shared-secret-0123456789';
 const MAIL_ENV = {
@@ -24,7 +26,9 @@ const MAIL_ENV = {
 
 let t: TestApp;
 before(async () => {
-  t = await startApp(MAIL_ENV);
+  // A first wait far longer than any test takes: how many parallel guesses get
+  // through must not depend on how fast a loaded machine answers them.
+  t = await startApp(MAIL_ENV, { rules: { ...DEFAULT_RULES, baseDelaySeconds: 600 } });
 });
 after(() => t.close());
 
@@ -199,6 +203,57 @@ describe('the nginx auth_http endpoint', () => {
     );
   });
 
+  test('hands nginx the canonical mailbox name, whatever variant of it the client typed', async () => {
+    const { user, secret } = await withAppPassword();
+    for (const typed of [user.email.toUpperCase(), `  ${user.email}\t`, ` ${user.email.replace('user', 'USER')} `]) {
+      const res = await nginxAsks(typed, secret, { ip: '192.0.2.40' });
+      assert.equal(res.headers['auth-status'], 'OK', JSON.stringify(typed));
+      assert.equal(res.headers['auth-user'], `${user.email}*postern`);
+    }
+    const lookalike = user.email.replace(/^u/, '\uff55');
+    assert.equal((await nginxAsks(lookalike, secret, { ip: '192.0.2.40' })).headers['auth-status'], 'Authentication failed.');
+  });
+
+  test('thirty parallel guesses at one account cost at most five argon2 verifications', async () => {
+    const { user } = await withAppPassword();
+    const verify = mock.method(argon2, 'verify');
+    try {
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => nginxAsks(user.email, `wrong password ${i}`, { ip: '198.51.100.30' })));
+      const statuses = answers.map((res) => res.headers['auth-status']);
+      assert.ok(verify.mock.callCount() <= 5, `${verify.mock.callCount()} verifications`);
+      assert.equal(statuses.filter((s) => s === MAIL_MESSAGES.throttled).length, 30 - verify.mock.callCount());
+      assert.ok(!statuses.includes('OK'));
+    } finally {
+      verify.mock.restore();
+    }
+  });
+
+  test('hostile header values get neither an OK nor a header of their own', async () => {
+    const { user, secret } = await withAppPassword();
+    const injected = ['%0d%0aAuth-Status: OK', '%0D%0AAuth-User: x', '%0aX-Injected: 1', '%00', '%', '%E0%A4%A', '%ff%fe', 'x'.repeat(2048)];
+    const names = [...injected, ...injected.map((v) => user.email + v), `${user.email}*postern`, `${user.email}%2Apostern`, `postern*${user.email}`];
+    const asks = [
+      ...names.map((name) => () => nginxAsks(name, secret, { ip: '198.51.100.40' })),
+      ...injected.map((v) => () => nginxAsks(user.email, secret, { ip: '198.51.100.41', protocol: `imap${v}` })),
+      ...injected.map((v) => () => nginxAsks(user.email, secret, { ip: '198.51.100.41', secret: SECRET + v })),
+    ];
+    // Each hostile password goes to an account of its own, so every one is really checked rather than throttled.
+    for (const v of injected) {
+      const victim = await withAppPassword();
+      asks.push(() => nginxAsks(victim.user.email, victim.secret + v, { ip: '198.51.100.42' }));
+      asks.push(() => nginxAsks(victim.user.email, v, { ip: '198.51.100.42' }));
+    }
+    const known = new Set(['auth-status', 'auth-wait', 'auth-error-code']);
+    for (const ask of asks) {
+      const res = await ask().ok(() => true);
+      assert.notEqual(res.headers['auth-status'], 'OK');
+      assert.notEqual(res.headers['auth-status'], MAIL_MESSAGES.throttled);
+      for (const name of Object.keys(res.headers)) assert.ok(!name.startsWith('auth-') || known.has(name), name);
+      assert.ok(!('x-injected' in res.headers));
+      for (const value of Object.values(res.headers)) assert.doesNotMatch(String(value), /[\r\n\0]/);
+    }
+  });
+
   test('fails closed when the database is down: a temporary failure, never OK', async () => {
     const store = await openTestStore();
     const s = await createServices(testConfig(MAIL_ENV), createLogger('silent'), { store });
@@ -220,6 +275,7 @@ describe('the Dovecot Lua endpoint', () => {
     const { user, secret } = await withAppPassword({ phone: '+8613200132003' });
     const ok = await dovecotAsks({ user: user.email, password: secret, protocol: 'imap', client_ip: '192.0.2.30', master: '' });
     assert.equal(ok.status, 200);
+    assert.equal(ok.text, user.email);
     const main = await dovecotAsks({ user: user.email, password: PASSWORD, protocol: 'smtp', client_ip: '192.0.2.30', master: '' });
     assert.equal(main.status, 403);
     assert.match(main.text, /use a client-specific password/);
@@ -234,6 +290,21 @@ describe('the Dovecot Lua endpoint', () => {
     assert.equal((await dovecotAsks({ user: user.email, protocol: 'imap', master: 'postern' })).status, 200);
     assert.equal((await dovecotAsks({ user: disabled.email, protocol: 'imap', master: 'postern' })).status, 404);
     assert.equal((await dovecotAsks({ user: 'ghost@example.test', protocol: 'imap', master: 'postern' })).status, 404);
+  });
+
+  test('names the canonical mailbox, for password and master logins alike, whatever variant was typed', async () => {
+    const { user, secret } = await withAppPassword();
+    for (const typed of [user.email.toUpperCase(), `${user.email} `, `\t${user.email.replace('example', 'EXAMPLE')}`]) {
+      const password = await dovecotAsks({ user: typed, password: secret, protocol: 'imap', client_ip: '192.0.2.31', master: '' });
+      assert.equal(password.status, 200, JSON.stringify(typed));
+      assert.equal(password.text, user.email);
+      const master = await dovecotAsks({ user: typed, protocol: 'imap', master: 'postern' });
+      assert.equal(master.status, 200);
+      assert.equal(master.text, user.email);
+    }
+    const lookalike = user.email.replace(/^u/, '\uff55');
+    assert.equal((await dovecotAsks({ user: lookalike, password: secret, protocol: 'imap', client_ip: '192.0.2.31', master: '' })).status, 403);
+    assert.equal((await dovecotAsks({ user: lookalike, protocol: 'imap', master: 'postern' })).status, 404);
   });
 
   test('refuses callers without the secret and malformed requests', async () => {

@@ -2,7 +2,6 @@ import type { Request, Response } from 'express';
 import type { Config } from '../config/schema.ts';
 import type { MailAuthenticator } from './authenticate.ts';
 import { MAIL_MESSAGES } from './authenticate.ts';
-import { hasMailauthSecret } from './secret-header.ts';
 
 function header(req: Request, name: string): string {
   const raw = req.get(name) ?? '';
@@ -27,7 +26,6 @@ export function nginxAuthHandler(config: Config, auth: MailAuthenticator) {
       res.status(status).set({ 'Auth-Status': message, ...extra }).end();
     };
     const temporary: Record<string, string> = smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {};
-    if (!hasMailauthSecret(req, config.MAILAUTH_SECRET)) return fail(403, MAIL_MESSAGES.tempfail, temporary);
     const method = (req.get('auth-method') ?? '').toLowerCase();
     if ((protocol !== 'imap' && protocol !== 'smtp') || (method !== 'plain' && method !== 'login')) {
       return fail(200, MAIL_MESSAGES.refused, smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {});

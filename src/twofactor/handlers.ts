@@ -27,6 +27,10 @@ export function localDeviceName(req: Request, name: string): string {
 
 /** twoFactorHandlers are Settings → Security: the SMS factor, step-up, trusted devices, and forced enrolment. */
 export function twoFactorHandlers(s: Services) {
+  const codeState = async (challengeId: string | undefined) => {
+    const code = await s.codes.state(challengeId);
+    return { codeSent: code.sent, resendWait: code.resendWait };
+  };
   const knownDevice = (req: Request) => s.deviceCookies.deviceFor(req.user!.email, readDeviceCookie(req, s.config));
   const base = (mode: BindMode) => (mode === 'enroll' ? '/account-security' : '/settings/security/sms');
 
@@ -151,8 +155,7 @@ export function twoFactorHandlers(s: Services) {
       const pending = req.session.pendingCode?.purpose === 'stepup' ? req.session.pendingCode : undefined;
       res.render('security/verify', {
         phone: phone ? maskPhone(phone) : null,
-        codeSent: !!pending,
-        resendWait: await s.codes.resendWait(pending?.challengeId),
+        ...(await codeState(pending?.challengeId)),
         next: safeNext(req.query.next, '/settings/security'),
         error: null,
       });
@@ -182,8 +185,7 @@ export function twoFactorHandlers(s: Services) {
       const fail = async (status: number, error: string) =>
         res.status(status).render('security/verify', {
           phone: phone ? maskPhone(phone) : null,
-          codeSent: !!pending,
-          resendWait: await s.codes.resendWait(pending?.challengeId),
+          ...(await codeState(pending?.challengeId)),
           next,
           error,
         });

@@ -2,7 +2,8 @@ import type { AuditLog, Origin } from '../audit/log.ts';
 import { checkNewPassword, hashPassword, type PasswordProblem } from '../auth/password.ts';
 import type { User, UserRepo } from './repo.ts';
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// The domain is split at its first dot after the first character: one way to match, so no backtracking.
+const EMAIL = /^[^\s@]+@[^\s@][^\s@.]*\.[^\s@]+$/;
 
 export class UserError extends Error {
   constructor(readonly key: PasswordProblem | 'user.email_invalid' | 'user.exists') {

@@ -1,14 +1,16 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import MimeNode from 'nodemailer/lib/mime-node/index.js';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import type { ParsedMail, AddressObject } from 'mailparser';
 import type { User } from '../users/repo.ts';
 import type { Level } from '../sharing/policy.ts';
 
-/** Attachment is a file going out with a message. */
+/** OutgoingAttachment is a file going out with a message: its bytes, or the file an upload waits in. */
 export interface OutgoingAttachment {
   filename: string;
   contentType: string;
-  content: Buffer;
+  content: Buffer | { path: string };
+  size: number;
 }
 
 /** Draft is what the compose form holds: enough to send it, or to show it again when sending failed. */
@@ -24,7 +26,8 @@ export interface Draft {
 
 export type ReplyMode = 'reply' | 'all' | 'forward';
 
-const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
+// The domain is split at its first dot after the first character: one way to match, so no backtracking.
+const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\][^\s@<>(),;:"[\]\\.]*\.[^\s@<>(),;:"[\]\\]+$/;
 
 /** parseRecipients splits a typed address list; undefined when any entry is not an address. */
 export function parseRecipients(text: string): Array<{ name: string; address: string }> | undefined {
@@ -60,34 +63,46 @@ export interface BuiltMessage {
   messageId: string;
 }
 
-/** buildMessage composes the MIME message once, for sending and for the copy kept in the mailbox. */
+/**
+ * buildMessage composes the MIME message once, for sending and for the copy
+ * kept in the mailbox. Uploaded files are read from disk as the message is
+ * written, and the kept copy is the sent bytes with a Bcc line in front, so
+ * a large message is held in memory once, not once per copy.
+ */
 export async function buildMessage(
   draft: Draft,
   author: ReturnType<typeof headersFor>,
   recipients: { to: Array<{ name: string; address: string }>; cc: Array<{ name: string; address: string }>; bcc: Array<{ name: string; address: string }> },
   attachments: OutgoingAttachment[],
 ): Promise<BuiltMessage> {
-  const mail = {
+  const node = new MailComposer({
     from: author.from,
     sender: author.sender,
     to: recipients.to,
     cc: recipients.cc.length ? recipients.cc : undefined,
-    bcc: recipients.bcc.length ? recipients.bcc : undefined,
     subject: draft.subject,
     text: draft.body,
     inReplyTo: draft.inReplyTo || undefined,
     references: draft.references || undefined,
-    attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
+    attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, ...(Buffer.isBuffer(a.content) ? { content: a.content } : { path: a.content.path }) })),
     date: new Date(),
-  };
-  const wireNode = new MailComposer(mail).compile();
-  const messageId = wireNode.messageId();
-  const wire = await wireNode.build();
-  const storedNode = new MailComposer({ ...mail, messageId }).compile();
-  storedNode.keepBcc = true;
-  const stored = await storedNode.build();
+  }).compile();
+  const messageId = node.messageId();
+  const sent = await node.build();
+  const bcc = recipients.bcc.length ? Buffer.from(bccHeader(recipients.bcc)) : Buffer.alloc(0);
+  const stored = bcc.length ? Buffer.concat([bcc, sent]) : sent;
   const to = [...recipients.to, ...recipients.cc, ...recipients.bcc].map((a) => a.address);
-  return { wire, stored, envelope: { from: author.from.address, to }, messageId };
+  return { wire: stored.subarray(bcc.length), stored, envelope: { from: author.from.address, to }, messageId };
+}
+
+/** bccHeader encodes a Bcc header line the way nodemailer encodes the other address headers. */
+function bccHeader(list: Array<{ name: string; address: string }>): string {
+  const node = new MimeNode('text/plain', { keepBcc: true });
+  // nodemailer formats address objects in address headers; its types only admit strings.
+  node.setHeader('Bcc', list as unknown as string[]);
+  const line = node.buildHeaders().match(/^Bcc: .*(?:\r\n[ \t].*)*\r\n/m)?.[0];
+  if (!line) throw new Error('could not encode the Bcc header');
+  return line;
 }
 
 /** quote prefixes each line with "> ", the way plain-text replies carry the original. */
@@ -115,7 +130,7 @@ export function addressesOf(field: AddressObject | AddressObject[] | undefined):
 
 /** formatAddresses writes addresses back as a line a person can edit. */
 export function formatAddresses(list: Array<{ name: string; address: string }>): string {
-  return list.map((a) => (a.name ? `${/[",<>@;:]/.test(a.name) ? JSON.stringify(a.name) : a.name} <${a.address}>` : a.address)).join(', ');
+  return list.map((a) => (a.name ? `${/[",<>@;:()]/.test(a.name) ? JSON.stringify(a.name) : a.name} <${a.address}>` : a.address)).join(', ');
 }
 
 /**

@@ -3,10 +3,12 @@ import type { Services } from '../services.ts';
 import { originOf } from '../http/origin.ts';
 import { flash } from '../http/context.ts';
 import { badRequest } from '../http/errors.ts';
+import { mailboxAccess as accessOf } from '../http/guards.ts';
+import { UPLOAD_LIMITS } from '../http/uploads.ts';
 import { allows } from '../sharing/policy.ts';
 import type { MailboxAccess } from '../sharing/service.ts';
-import { accessOf, baseUrl } from './access.ts';
 import { prefill, type Draft, type OutgoingAttachment } from './compose.ts';
+import { forgetDraft, keptDraft, rememberDraft } from './drafts.ts';
 import type { Folder } from './folders.ts';
 import type { AttachmentInfo } from './service.ts';
 import { attachmentParams, composeForm, composeQuery, folderParams, listQuery, messageParams, moveForm, seenForm } from './schema.ts';
@@ -17,6 +19,15 @@ const SAFE_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{
 export function folderUrl(base: string, folder: string): string {
   return `${base}/folder/${encodeURIComponent(folder)}`;
 }
+
+/** baseUrl is where a mailbox's pages live: /mail for one's own, /mail/shared/<owner> for a shared one. */
+export function baseUrl(access: MailboxAccess): string {
+  return access.level === 'owner' ? '/mail' : `/mail/shared/${encodeURIComponent(access.owner.email)}`;
+}
+
+const MB = 1024 * 1024;
+/** The upload limits as the compose page and its errors state them. */
+export const uploadLimitParams = { files: UPLOAD_LIMITS.files, each: UPLOAD_LIMITS.fileSize / MB, total: UPLOAD_LIMITS.total / MB };
 
 /** webmailHandlers are the mailbox pages: folders, the list, a message, attachments, actions and compose. */
 export function webmailHandlers(s: Services) {
@@ -40,6 +51,7 @@ export function webmailHandlers(s: Services) {
       folderLabel: (f: Folder) => folderLabel(req, f),
       fmtDate,
       fmtSize,
+      uploadLimits: uploadLimitParams,
     };
   };
 
@@ -70,11 +82,13 @@ export function webmailHandlers(s: Services) {
     async list(req: Request, res: Response) {
       const access = accessOf(res);
       const params = folderParams.safeParse(req.params);
+      if (req.params.folder !== undefined && !params.success) throw badRequest();
       const folder = params.success ? params.data.folder : 'INBOX';
-      const query = listQuery.parse(req.query);
+      const query = listQuery.safeParse(req.query);
+      if (!query.success) throw badRequest('mail.bad_search');
+      const list = await mail.list(access, folder, query.data.page, query.data.q);
       const page = await chrome(req, access);
-      const list = await mail.list(access, folder, query.page, query.q);
-      res.render('mail/list', { ...page, folder: list.folder, list, q: query.q });
+      res.render('mail/list', { ...page, folder: list.folder, list, q: query.data.q });
     },
 
     async read(req: Request, res: Response) {
@@ -142,10 +156,7 @@ export function webmailHandlers(s: Services) {
       const query = composeQuery.safeParse(req.query);
       if (!query.success) throw badRequest();
       const { mode, folder, uid } = query.data;
-      if (!mode || !folder || !uid) {
-        const to = typeof req.query.to === 'string' ? req.query.to.slice(0, 300) : '';
-        return renderCompose(req, res, access, { to, cc: '', bcc: '', subject: '', body: '' });
-      }
+      if (!mode || !folder || !uid) return renderCompose(req, res, access, { to: query.data.to ?? '', cc: '', bcc: '', subject: '', body: '' });
       const original = await mail.original(access, folder, uid);
       const draft = prefill(mode, original, access.owner.email, {
         wrote: (date, who) => req.t('mail.quote.wrote', { date, who }),
@@ -169,23 +180,25 @@ export function webmailHandlers(s: Services) {
       const f = form.data;
       const draft: Draft = { to: f.to, cc: f.cc, bcc: f.bcc, subject: f.subject, body: f.body, inReplyTo: f.inReplyTo, references: f.references };
       const files = ((req.files as Express.Multer.File[] | undefined) ?? []).filter((file) => file.size > 0 || file.originalname);
-      const uploads: OutgoingAttachment[] = files.map((file) => ({ filename: file.originalname || 'attachment', contentType: file.mimetype || 'application/octet-stream', content: file.buffer }));
+      const uploads: OutgoingAttachment[] = files.map((file) => ({ filename: file.originalname || 'attachment', contentType: file.mimetype || 'application/octet-stream', content: { path: file.path }, size: file.size }));
       const source = f.srcFolder && f.srcUid ? { folder: f.srcFolder, uid: f.srcUid, keep: f.keep } : undefined;
-      const outcome = await mail.send(access, draft, uploads, source, f.draftUid, originOf(req));
+      // Only a draft this session kept may be replaced or dropped; a UID typed into the form names nothing.
+      const previous = keptDraft(req.session, access.owner.email, f.draftUid);
+      const outcome = await mail.send(access, draft, uploads, source, previous, originOf(req));
+      if (outcome.dropped) forgetDraft(req.session, access.owner.email, outcome.dropped);
       if (outcome.ok) {
         flash(req, outcome.savedToSent ? 'ok' : 'error', outcome.savedToSent ? 'mail.sent' : 'mail.sent_not_saved');
         return res.redirect(303, baseUrl(access));
       }
+      const status = outcome.reason === 'relay' ? 502 : 400;
       const error = req.t(outcome.reason === 'relay' ? 'mail.send_failed' : 'mail.bad_recipients');
-      if (outcome.draftUid) {
-        return renderCompose(req, res, access, draft, { status: outcome.reason === 'relay' ? 502 : 400, error, kept: outcome.kept, srcFolder: outcome.draftFolder, srcUid: outcome.draftUid, draftUid: outcome.draftUid });
+      if (outcome.draft) {
+        rememberDraft(req.session, access.owner.email, outcome.draft);
+        const kept = { srcFolder: outcome.draft.folder, srcUid: outcome.draft.uid, draftUid: outcome.draft.uid };
+        return renderCompose(req, res, access, draft, { status, error, kept: outcome.kept, ...kept });
       }
       // Nothing could be kept server-side: keep what the form still holds, and say which files to choose again.
-      return renderCompose(req, res, access, draft, {
-        status: outcome.reason === 'relay' ? 502 : 400,
-        error,
-        reattach: uploads.length > 0 || (source?.keep.length ?? 0) > 0,
-      });
+      return renderCompose(req, res, access, draft, { status, error, reattach: uploads.length > 0 || (source?.keep.length ?? 0) > 0 });
     },
   };
 }

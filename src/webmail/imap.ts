@@ -1,4 +1,5 @@
 import { ImapFlow } from 'imapflow';
+import type { BackendTls } from './backend-tls.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -9,6 +10,8 @@ import type { Logger } from '../log.ts';
 export interface PoolOptions {
   host: string;
   port: number;
+  /** TLS from the first byte or STARTTLS required (see backend-tls.ts); unset: STARTTLS when the backend offers it. */
+  tls?: BackendTls;
   masterUser?: string;
   masterPassword?: string;
   /** Open connections per mailbox at most; further requests wait their turn. */
@@ -48,7 +51,7 @@ interface Slot {
 export class ImapPool {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
-  private readonly o: Required<Omit<PoolOptions, 'masterUser' | 'masterPassword'>> & Pick<PoolOptions, 'masterUser' | 'masterPassword'>;
+  private readonly o: Required<Omit<PoolOptions, 'masterUser' | 'masterPassword' | 'tls'>> & Pick<PoolOptions, 'masterUser' | 'masterPassword' | 'tls'>;
 
   constructor(
     opts: PoolOptions,
@@ -181,7 +184,10 @@ export class ImapPool {
     const client = new ImapFlow({
       host: this.o.host,
       port: this.o.port,
-      secure: false,
+      secure: this.o.tls?.secure ?? false,
+      // true: no STARTTLS, no login (an attacker may strip it); undefined: STARTTLS when offered.
+      doSTARTTLS: this.o.tls?.requireStarttls ? true : undefined,
+      tls: this.o.tls?.tls,
       logger: false,
       auth: { user: this.o.masterUser!, pass: this.o.masterPassword!, authzid: owner },
       connectionTimeout: this.o.connectTimeoutMs,

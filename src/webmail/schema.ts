@@ -1,14 +1,29 @@
 import { z } from 'zod';
 
 const uid = z.coerce.number().int().positive().max(2 ** 32 - 1);
+// Control characters (NUL, line breaks, DEL) belong in no folder name, address or search, and IMAP cannot carry them.
+const plain = (v: string) => !/[\u0000-\u001f\u007f]/.test(v);
 // Folder paths come from the server's own LIST; this only bounds what a URL may carry.
-const folder = z.string().min(1).max(500);
+const folder = z.string().min(1).max(500).refine(plain);
 // A header value of message ids, like <a@b> <c@d>; anything else is dropped.
 const messageIds = z
   .string()
   .max(4000)
   .optional()
-  .transform((v) => (v && /^(\s*<[^<>\s]+>\s*)+$/.test(v) ? v.trim() : undefined));
+  .transform((v) => (v && isMessageIdList(v) ? v.trim() : undefined));
+
+/**
+ * isMessageIdList tells whether v holds only <id> items, with or without
+ * whitespace between them. Checked piece by piece in one pass: a pattern
+ * with a repeated group would backtrack exponentially on crafted input and
+ * freeze the whole process.
+ */
+function isMessageIdList(v: string): boolean {
+  return v
+    .trim()
+    .split(/\s+/)
+    .every((word) => word.startsWith('<') && word.endsWith('>') && word.slice(1, -1).split('><').every((id) => id !== '' && !id.includes('<') && !id.includes('>')));
+}
 
 /** folderParams: a folder in the URL (/mail/folder/:folder). */
 export const folderParams = z.object({ folder });
@@ -19,10 +34,14 @@ export const messageParams = z.object({ folder, uid });
 /** attachmentParams: one file of a message, by its index among the message's attachments. */
 export const attachmentParams = z.object({ folder, uid, index: z.coerce.number().int().min(0).max(1000) });
 
+/** ownerParams: the mailbox shared with the reader, by its owner's address (/mail/shared/:owner). */
+export const ownerParams = z.object({ owner: z.string().min(3).max(254).refine(plain).refine((v) => v.includes('@')) });
+
 /** listQuery: which page of a folder, and an optional search of sender and subject. */
 export const listQuery = z.object({
   page: z.coerce.number().int().min(1).max(100_000).catch(1).default(1),
-  q: z.string().trim().max(200).catch('').default(''),
+  // Plain text only: a line break or NUL cannot go into an IMAP SEARCH.
+  q: z.string().trim().max(200).refine(plain).default(''),
 });
 
 /** seenForm: mark read (1) or unread (0). */
@@ -36,6 +55,8 @@ export const composeQuery = z.object({
   mode: z.enum(['reply', 'all', 'forward']).optional(),
   folder: folder.optional(),
   uid: uid.optional(),
+  // A mailto-style recipient to start with.
+  to: z.string().refine(plain).optional().transform((v) => v?.slice(0, 300)),
 });
 
 const index = z.string().regex(/^\d{1,4}$/).transform(Number);
@@ -60,6 +81,6 @@ export const composeForm = z.object({
   srcUid: uid.optional(),
   // ... and which of its attachments (indexes) to keep.
   keep: keepList,
-  // The kept draft to remove once the message is sent.
+  // The kept draft to remove once the message is sent; honoured only if this session kept it (see drafts.ts).
   draftUid: uid.optional(),
 });

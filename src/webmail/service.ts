@@ -2,7 +2,6 @@ import type { ImapFlow, FetchMessageObject, MessageStructureObject } from 'imapf
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Origin } from '../audit/log.ts';
 import type { Logger } from '../log.ts';
-import { forbidden, notFound } from '../http/errors.ts';
 import { allows, marksRead, type Action } from '../sharing/policy.ts';
 import type { MailboxAccess, Sharing } from '../sharing/service.ts';
 import type { ImapPool } from './imap.ts';
@@ -10,6 +9,8 @@ import { isSpecial, listFolders, specialFolder, type Folder } from './folders.ts
 import { sanitizeMail } from './sanitize.ts';
 import { addressesOf, buildMessage, headersFor, parseRecipients, type Draft, type OutgoingAttachment } from './compose.ts';
 import { SendError, type Relay } from './smtp.ts';
+import { folderRefusal, imapFailure, noSuchFolder, noSuchMessage, notAllowed, MailboxError } from './errors.ts';
+import type { KeptDraft } from './drafts.ts';
 
 export const PAGE_SIZE = 50;
 
@@ -57,10 +58,21 @@ export interface OpenedMessage {
   attachments: AttachmentInfo[];
 }
 
-/** SendOutcome tells the page what became of a message: sent (and whether its copy was kept), or kept as a draft. */
+/**
+ * SendOutcome tells the page what became of a message: sent (and whether
+ * its copy was kept), or kept as a draft. `dropped` is the earlier kept
+ * draft this send removed, `draft` the one it kept instead.
+ */
 export type SendOutcome =
-  | { ok: true; savedToSent: boolean }
-  | { ok: false; reason: 'recipients' | 'relay'; draftFolder?: string; draftUid?: number; kept: AttachmentInfo[] };
+  | { ok: true; savedToSent: boolean; dropped?: KeptDraft }
+  | { ok: false; reason: 'recipients' | 'relay'; draft?: KeptDraft; dropped?: KeptDraft; kept: AttachmentInfo[] };
+
+/** DownloadedFile is one attachment of a stored message, for download. */
+export interface DownloadedFile {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
 
 /** Source names a message whose attachments go out again (a forward, or a draft kept after a failed send). */
 export interface AttachmentSource {
@@ -84,13 +96,13 @@ export class Webmail {
 
   async folders(access: MailboxAccess): Promise<Folder[]> {
     this.check(access, 'view');
-    return this.pool.use(access.owner.email, (c) => listFolders(c));
+    return this.use(access, (c) => listFolders(c));
   }
 
   /** list pages through a folder newest first; `query` searches sender and subject. */
   async list(access: MailboxAccess, folder: string, page: number, query: string): Promise<ListPage> {
     this.check(access, 'view');
-    return this.pool.use(access.owner.email, async (c) => {
+    return this.use(access, async (c) => {
       const box = await this.open(c, access, folder);
       const fields = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true } as const;
       let rows: FetchMessageObject[] = [];
@@ -118,10 +130,10 @@ export class Webmail {
    */
   async read(access: MailboxAccess, folder: string, uid: number, remoteImages: boolean, origin: Origin): Promise<OpenedMessage> {
     this.check(access, 'view');
-    const { msg, parsed } = await this.pool.use(access.owner.email, async (c) => {
+    const { msg, parsed } = await this.use(access, async (c) => {
       await this.open(c, access, folder);
       const msg = await c.fetchOne(String(uid), { uid: true, flags: true, source: true }, { uid: true });
-      if (!msg || !msg.source) throw notFound();
+      if (!msg || !msg.source) throw noSuchMessage();
       if (marksRead(access.level) && !msg.flags?.has('\\Seen')) await c.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
       return { msg, parsed: await simpleParser(msg.source) };
     });
@@ -147,29 +159,29 @@ export class Webmail {
   /** original parses a message for replying or forwarding, without marking it read. */
   async original(access: MailboxAccess, folder: string, uid: number): Promise<ParsedMail> {
     this.check(access, 'view');
-    return this.pool.use(access.owner.email, async (c) => {
+    return this.use(access, async (c) => {
       await this.open(c, access, folder);
       const msg = await c.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
-      if (!msg || !msg.source) throw notFound();
+      if (!msg || !msg.source) throw noSuchMessage();
       return simpleParser(msg.source);
     });
   }
 
   /** attachment fetches one file of a message for download. */
-  async attachment(access: MailboxAccess, folder: string, uid: number, index: number): Promise<OutgoingAttachment> {
+  async attachment(access: MailboxAccess, folder: string, uid: number, index: number): Promise<DownloadedFile> {
     const parsed = await this.original(access, folder, uid);
     const a = parsed.attachments[index];
-    if (!a) throw notFound();
+    if (!a) throw new MailboxError('not_found', 'mail.no_such_attachment');
     return { filename: a.filename || `attachment-${index + 1}`, contentType: a.contentType || 'application/octet-stream', content: a.content };
   }
 
   /** setSeen marks a message read or unread. */
   async setSeen(access: MailboxAccess, folder: string, uid: number, seen: boolean, origin: Origin): Promise<void> {
     this.check(access, 'flag');
-    await this.pool.use(access.owner.email, async (c) => {
+    await this.use(access, async (c) => {
       await this.open(c, access, folder);
       const ok = seen ? await c.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true }) : await c.messageFlagsRemove(String(uid), ['\\Seen'], { uid: true });
-      if (!ok) throw notFound();
+      if (!ok) throw noSuchMessage();
     });
     await this.sharing.recordDelegated(access, 'delegate.flagged', origin, { folder, uid, seen });
   }
@@ -177,9 +189,9 @@ export class Webmail {
   /** remove moves a message to Trash, or deletes it for good when it is already there. */
   async remove(access: MailboxAccess, folder: string, uid: number, origin: Origin): Promise<'trash' | 'deleted'> {
     this.check(access, 'delete');
-    const outcome = await this.pool.use(access.owner.email, async (c) => {
+    const outcome = await this.use(access, async (c) => {
       await this.open(c, access, folder);
-      if (!(await c.fetchOne(String(uid), { uid: true }, { uid: true }))) throw notFound();
+      if (!(await c.fetchOne(String(uid), { uid: true }, { uid: true }))) throw noSuchMessage();
       if (await isSpecial(c, folder, '\\Trash')) {
         await c.messageDelete(String(uid), { uid: true });
         return 'deleted' as const;
@@ -195,11 +207,11 @@ export class Webmail {
   /** move puts a message in another folder of the same mailbox. */
   async move(access: MailboxAccess, folder: string, uid: number, to: string, origin: Origin): Promise<void> {
     this.check(access, 'move');
-    await this.pool.use(access.owner.email, async (c) => {
+    await this.use(access, async (c) => {
       const boxes = await c.list();
-      if (!boxes.some((b) => b.path === to && !b.flags.has('\\Noselect'))) throw notFound();
+      if (!boxes.some((b) => b.path === to && !b.flags.has('\\Noselect'))) throw noSuchFolder();
       await this.open(c, access, folder);
-      if (!(await c.fetchOne(String(uid), { uid: true }, { uid: true }))) throw notFound();
+      if (!(await c.fetchOne(String(uid), { uid: true }, { uid: true }))) throw noSuchMessage();
       await c.messageMove(String(uid), to, { uid: true });
     });
     await this.sharing.recordDelegated(access, 'delegate.moved', origin, { folder, uid, to });
@@ -210,8 +222,12 @@ export class Webmail {
    * behalf"), hands it to the relay and files a copy in the owner's Sent.
    * When the relay fails, the whole draft, attachments included, is kept in
    * Drafts so nothing is lost, and the caller shows the form again.
+   *
+   * `previous` is a draft this compose kept earlier, as the caller's own
+   * server-side record names it (never a UID from the form): it is the only
+   * message a send removes, once its replacement or the sent copy is filed.
    */
-  async send(access: MailboxAccess, draft: Draft, uploads: OutgoingAttachment[], source: AttachmentSource | undefined, draftUid: number | undefined, origin: Origin): Promise<SendOutcome> {
+  async send(access: MailboxAccess, draft: Draft, uploads: OutgoingAttachment[], source: AttachmentSource | undefined, previous: KeptDraft | undefined, origin: Origin): Promise<SendOutcome> {
     this.check(access, 'send');
     const to = parseRecipients(draft.to);
     const cc = parseRecipients(draft.cc);
@@ -220,7 +236,7 @@ export class Webmail {
     const attachments = [...carried, ...uploads];
     const author = headersFor(access.owner, access.actor, access.level);
     if (!to || !cc || !bcc || to.length + cc.length + bcc.length === 0) {
-      const kept = await this.keepDraft(access, draft, author, attachments, draftUid);
+      const kept = await this.keepDraft(access, draft, author, attachments, previous);
       return { ok: false, reason: 'recipients', ...kept };
     }
     const built = await buildMessage(draft, author, { to, cc, bcc }, attachments);
@@ -229,26 +245,29 @@ export class Webmail {
     } catch (err) {
       if (!(err instanceof SendError)) throw err;
       this.log.warn('the SMTP relay did not take a message', { mailbox: access.owner.email, error: err.message });
-      const kept = await this.keepDraft(access, draft, author, attachments, draftUid);
+      const kept = await this.keepDraft(access, draft, author, attachments, previous);
       return { ok: false, reason: 'relay', ...kept };
     }
-    let savedToSent = true;
+    let savedToSent = false;
+    let dropped: KeptDraft | undefined;
     try {
-      await this.pool.use(access.owner.email, async (c) => {
+      await this.use(access, async (c) => {
         await c.append(await specialFolder(c, '\\Sent'), built.stored, ['\\Seen']);
-        if (draftUid) await this.dropDraft(c, draftUid);
+        savedToSent = true;
+        if (previous && (await this.dropDraft(c, previous))) dropped = previous;
       });
     } catch (err) {
-      savedToSent = false;
-      this.log.warn('sent, but could not file the copy in Sent', { mailbox: access.owner.email, error: (err as Error)?.message });
+      const what = savedToSent ? 'sent and filed, but could not remove the kept draft' : 'sent, but could not file the copy in Sent';
+      this.log.warn(what, { mailbox: access.owner.email, error: (err as Error)?.message });
     }
     await this.sharing.recordDelegated(access, 'delegate.sent', origin, {
       messageId: built.messageId,
       subject: draft.subject,
       to: built.envelope.to,
       as: access.level === 'send_on_behalf' ? 'on_behalf' : 'as_owner',
+      ...(dropped ? { keptDraftRemoved: dropped.uid } : {}),
     });
-    return { ok: true, savedToSent };
+    return { ok: true, savedToSent, dropped };
   }
 
   /** appendNotice files a message in a mailbox's INBOX (notices to the owner). */
@@ -263,53 +282,72 @@ export class Webmail {
     return source.keep
       .map((i) => parsed.attachments[i])
       .filter((a): a is NonNullable<typeof a> => !!a)
-      .map((a, i) => ({ filename: a.filename || `attachment-${i + 1}`, contentType: a.contentType || 'application/octet-stream', content: a.content }));
+      .map((a, i) => ({ filename: a.filename || `attachment-${i + 1}`, contentType: a.contentType || 'application/octet-stream', content: a.content, size: a.content.length }));
   }
 
-  /** keepDraft stores the unsent message in Drafts (replacing the previous copy); if the backend is down too, the files must be chosen again. */
+  /**
+   * keepDraft stores the unsent message in Drafts, replacing the copy this
+   * compose kept before; if the backend is down too, the files must be
+   * chosen again.
+   */
   private async keepDraft(
     access: MailboxAccess,
     draft: Draft,
     author: ReturnType<typeof headersFor>,
     attachments: OutgoingAttachment[],
-    previous: number | undefined,
-  ): Promise<{ draftFolder?: string; draftUid?: number; kept: AttachmentInfo[] }> {
+    previous: KeptDraft | undefined,
+  ): Promise<{ draft?: KeptDraft; dropped?: KeptDraft; kept: AttachmentInfo[] }> {
     if (!attachments.length && !previous) return { kept: [] };
     try {
       const built = await buildMessage(draft, author, { to: parseRecipients(draft.to) ?? [], cc: parseRecipients(draft.cc) ?? [], bcc: parseRecipients(draft.bcc) ?? [] }, attachments);
-      const { uid, drafts } = await this.pool.use(access.owner.email, async (c) => {
-        const drafts = await specialFolder(c, '\\Drafts');
-        const res = await c.append(drafts, built.stored, ['\\Draft', '\\Seen']);
-        if (previous) await this.dropDraft(c, previous);
-        return { uid: res ? res.uid : undefined, drafts };
+      const { kept, dropped } = await this.use(access, async (c) => {
+        const folder = await specialFolder(c, '\\Drafts');
+        const res = await c.append(folder, built.stored, ['\\Draft', '\\Seen']);
+        const uid = res ? res.uid : undefined;
+        const status = uid && !(res && res.uidValidity) ? await c.status(folder, { uidValidity: true }) : undefined;
+        const uidValidity = (res && res.uidValidity) || (status && status.uidValidity);
+        const kept = uid && uidValidity ? { folder, uid, uidValidity: String(uidValidity) } : undefined;
+        const dropped = previous && (await this.dropDraft(c, previous)) ? previous : undefined;
+        return { kept, dropped };
       });
-      if (!uid) return { kept: [] };
-      return { draftFolder: drafts, draftUid: uid, kept: attachments.map((a, index) => ({ index, filename: a.filename, contentType: a.contentType, size: a.content.length })) };
+      if (!kept) return { dropped, kept: [] };
+      return { draft: kept, dropped, kept: attachments.map((a, index) => ({ index, filename: a.filename, contentType: a.contentType, size: a.size })) };
     } catch (err) {
       this.log.warn('could not keep the draft in Drafts', { mailbox: access.owner.email, error: (err as Error)?.message });
       return { kept: [] };
     }
   }
 
-  private async dropDraft(c: ImapFlow, uid: number): Promise<void> {
-    const drafts = await specialFolder(c, '\\Drafts');
-    await c.mailboxOpen(drafts);
-    await c.messageDelete(String(uid), { uid: true });
+  /** dropDraft removes a kept draft, unless its folder was recreated since (a new UIDVALIDITY: the UID may name another message). */
+  private async dropDraft(c: ImapFlow, d: KeptDraft): Promise<boolean> {
+    const box = await c.mailboxOpen(d.folder);
+    if (String(box.uidValidity) !== d.uidValidity) return false;
+    return c.messageDelete(String(d.uid), { uid: true });
   }
 
   /** draftsFolder names the folder kept drafts live in. */
   async draftsFolder(access: MailboxAccess): Promise<string> {
-    return this.pool.use(access.owner.email, (c) => specialFolder(c, '\\Drafts'));
+    return this.use(access, (c) => specialFolder(c, '\\Drafts'));
   }
 
   private check(access: MailboxAccess, action: Action): void {
-    if (!allows(access.level, action)) throw forbidden(`mail.forbidden.${action}`);
+    if (!allows(access.level, action)) throw notAllowed(action);
+  }
+
+  /** use lends an IMAP session on the mailbox, and says what a failure means for the reader (see imapFailure). */
+  private async use<T>(access: MailboxAccess, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+    try {
+      return await this.pool.use(access.owner.email, fn);
+    } catch (err) {
+      throw imapFailure(err);
+    }
   }
 
   /**
    * open selects a folder: read-write for those who may change it, EXAMINE
    * (read-only) for read-only and send-on-behalf delegates, so the server
-   * itself keeps their session from touching flags.
+   * itself keeps their session from touching flags. A folder the server
+   * says NO to is one that is not there (or cannot be opened): 404.
    */
   private async open(c: ImapFlow, access: MailboxAccess, folder: string) {
     const readOnly = !allows(access.level, 'flag');
@@ -322,9 +360,7 @@ export class Webmail {
     try {
       return await c.mailboxOpen(folder, { readOnly });
     } catch (err) {
-      if ((err as { serverResponseCode?: string })?.serverResponseCode === 'NONEXISTENT' || /doesn't exist|not exist|NONEXISTENT/i.test(String((err as Error)?.message) + String((err as { responseText?: string })?.responseText)))
-        throw notFound();
-      throw err;
+      throw folderRefusal(err);
     }
   }
 }

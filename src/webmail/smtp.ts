@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config/schema.ts';
+import { smtpTls } from './backend-tls.ts';
 
 /** SendError means the relay did not take the message; nothing was sent. */
 export class SendError extends Error {}
@@ -12,11 +13,17 @@ export class SendError extends Error {}
 export class Relay {
   private readonly transport: Transporter;
 
-  constructor(config: Pick<Config, 'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD'>) {
+  constructor(
+    config: Pick<Config, 'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_REQUIRE_TLS' | 'SMTP_TLS_CA_FILE' | 'SMTP_TLS_SERVERNAME' | 'SMTP_USER' | 'SMTP_PASSWORD'>,
+  ) {
+    const tls = smtpTls(config);
     this.transport = nodemailer.createTransport({
       host: config.SMTP_HOST,
       port: config.SMTP_PORT,
-      secure: config.SMTP_SECURE,
+      secure: tls.secure,
+      // Without STARTTLS on offer the message is not sent, rather than sent (with the relay login) in clear.
+      requireTLS: tls.requireStarttls,
+      tls: tls.tls,
       auth: config.SMTP_USER ? { user: config.SMTP_USER, pass: config.SMTP_PASSWORD ?? '' } : undefined,
       // A person is waiting on the page: fail within seconds, keep the draft, say so.
       connectionTimeout: 10_000,

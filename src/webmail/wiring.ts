@@ -7,6 +7,7 @@ import { GrantRepo } from '../sharing/repo.ts';
 import { Sharing } from '../sharing/service.ts';
 import { grantNotice } from '../sharing/notice.ts';
 import { ImapPool } from './imap.ts';
+import { imapTls } from './backend-tls.ts';
 import { Relay } from './smtp.ts';
 import { Webmail } from './service.ts';
 
@@ -23,7 +24,7 @@ export interface WebmailServices {
 /** createWebmail wires the IMAP pool (master user), the SMTP relay and the sharing rules. */
 export function createWebmail(config: Config, log: Logger, db: Db, users: UserRepo, audit: AuditLog): WebmailServices {
   const imap = new ImapPool(
-    { host: config.IMAP_HOST, port: config.IMAP_PORT, masterUser: config.MAIL_MASTER_USER, masterPassword: config.MAIL_MASTER_PASSWORD },
+    { host: config.IMAP_HOST, port: config.IMAP_PORT, tls: imapTls(config), masterUser: config.MAIL_MASTER_USER, masterPassword: config.MAIL_MASTER_PASSWORD },
     log,
   );
   const relay = new Relay(config);

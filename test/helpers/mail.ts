@@ -114,9 +114,12 @@ export async function startMailWorld(extraEnv: Record<string, string> = {}): Pro
   };
 }
 
-/** postMultipart submits a form as a browser does with enctype="multipart/form-data". */
+/**
+ * postMultipart submits a form as a browser does with enctype="multipart/form-data":
+ * the compose form carries its CSRF token in its action URL, since its body is read after the guards.
+ */
 export function postMultipart(c: WebClient, path: string, fields: Record<string, string | string[]>, files: Array<{ name: string; content: Buffer; type?: string }> = []) {
-  let req = c.agent.post(path).field('_csrf', c.csrf);
+  let req = c.agent.post(`${path}${path.includes('?') ? '&' : '?'}_csrf=${encodeURIComponent(c.csrf)}`);
   for (const [k, v] of Object.entries(fields)) for (const one of Array.isArray(v) ? v : [v]) req = req.field(k, one);
   for (const f of files) req = req.attach('attachments', f.content, { filename: f.name, contentType: f.type ?? 'application/octet-stream' });
   return req;

@@ -65,9 +65,11 @@ export async function createThrowawayDatabase(base: string): Promise<{ url: stri
 /** testConfig is the configuration tests run with, plus any overrides. */
 export function testConfig(env: Record<string, string> = {}): Config {
   // Every test client comes from 127.0.0.1, so per-IP SMS caps are raised unless a test sets them.
+  // Tests read codes from the console provider's log, https or not.
   return loadConfig({
     SESSION_SECRET: 'test-secret-test-secret-test-secret-0123',
     LOG_LEVEL: 'info',
+    SMS_CONSOLE_IN_PRODUCTION: '1',
     SMS_MAX_PER_IP_HOUR: '1000',
     SMS_MAX_PER_IP_DAY: '1000',
     ...env,

@@ -128,6 +128,13 @@ export class SmsCodes {
     return used.length ? { ok: true, phone: c.phone } : { ok: false, reason: 'expired' };
   }
 
+  /** state tells a page about the code it waits for: whether it reached the provider, and how long until a new one may be sent. */
+  async state(challengeId: string | undefined, now = new Date()): Promise<{ sent: boolean; resendWait: number }> {
+    if (!challengeId) return { sent: false, resendWait: 0 };
+    const [row] = await this.db.select({ status: smsChallenges.status }).from(smsChallenges).where(eq(smsChallenges.id, challengeId)).limit(1);
+    return { sent: !!row && row.status !== 'failed' && row.status !== 'pending', resendWait: await this.resendWait(challengeId, now) };
+  }
+
   /** resendWait is how many seconds remain before the code `challengeId` may be replaced by a new one. */
   async resendWait(challengeId: string | undefined, now = new Date(), reader: Pick<Db, 'select'> = this.db): Promise<number> {
     if (!challengeId) return 0;

@@ -1,13 +1,18 @@
 import twilio from 'twilio';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
+import { maskPhone } from './phone.ts';
 
 /** SmsSender delivers one text message or throws; a throw means nothing was sent. */
 export interface SmsSender {
   send(to: string, body: string): Promise<void>;
 }
 
-/** ConsoleSmsSender logs each message, number and full text, for local trials. */
+/**
+ * ConsoleSmsSender logs each message, number and full text, for local trials:
+ * showing the code is its purpose, so config refuses it over https unless
+ * SMS_CONSOLE_IN_PRODUCTION is set.
+ */
 export class ConsoleSmsSender implements SmsSender {
   constructor(private readonly log: Logger) {}
 
@@ -51,12 +56,16 @@ export class TwilioSmsSender implements SmsSender {
     const from = this.config.TWILIO_MESSAGING_SERVICE_SID
       ? { messagingServiceSid: this.config.TWILIO_MESSAGING_SERVICE_SID }
       : { from: this.config.TWILIO_FROM! };
+    // The log names the number only masked: it is personal data, and the log is read by more people than the users table.
+    const masked = maskPhone(to);
     try {
       const msg = await this.client.messages.create({ to, body, ...from });
-      this.log.info('sms', { provider: 'twilio', to, sid: msg.sid, status: msg.status });
+      this.log.info('sms', { provider: 'twilio', to: masked, sid: msg.sid, status: msg.status });
     } catch (err) {
       const e = err as { status?: number; code?: number; message?: string };
-      this.log.warn('sms failed', { provider: 'twilio', to, status: e.status, code: e.code, error: e.message });
+      // Some refusals quote the number ("The 'To' number +86… is not a valid phone number."), with or without the +.
+      const error = e.message?.replaceAll(to, masked).replaceAll(to.slice(1), masked);
+      this.log.warn('sms failed', { provider: 'twilio', to: masked, status: e.status, code: e.code, error });
       throw new Error('SMS provider failed');
     }
   }

@@ -1,0 +1,51 @@
+/**
+ * A draft kept after a failed send is the one message a compose may remove
+ * again (replaced by a newer copy, or dropped once the message went out).
+ * The form only echoes a UID, which anyone can change, so the drafts a
+ * browser session kept are remembered on the server, per mailbox; a UID
+ * that is not on this list is ignored and nothing is removed.
+ */
+
+/** KeptDraft is where a kept draft lives: its folder, its UID, and the folder's UIDVALIDITY (UIDs are only unique under it). */
+export interface KeptDraft {
+  folder: string;
+  uid: number;
+  uidValidity: string;
+}
+
+/** DraftLedger is the part of a session that lists kept drafts, by mailbox owner address. */
+export interface DraftLedger {
+  keptDrafts?: Record<string, KeptDraft[]>;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    keptDrafts?: Record<string, KeptDraft[]>;
+  }
+}
+
+// A person keeps a few drafts at a time; the oldest are forgotten (and simply stay in Drafts).
+const PER_MAILBOX = 20;
+
+const key = (owner: string) => owner.toLowerCase();
+
+/** keptDraft returns the draft this session kept in the owner's mailbox under `uid`, if it did. */
+export function keptDraft(ledger: DraftLedger, owner: string, uid: number | undefined): KeptDraft | undefined {
+  if (!uid) return undefined;
+  return ledger.keptDrafts?.[key(owner)]?.find((d) => d.uid === uid);
+}
+
+/** rememberDraft records a draft this session just kept. */
+export function rememberDraft(ledger: DraftLedger, owner: string, draft: KeptDraft): void {
+  const all = (ledger.keptDrafts ??= {});
+  all[key(owner)] = [...(all[key(owner)] ?? []), draft].slice(-PER_MAILBOX);
+}
+
+/** forgetDraft drops a draft from the list once it is gone from the mailbox. */
+export function forgetDraft(ledger: DraftLedger, owner: string, draft: KeptDraft): void {
+  const list = ledger.keptDrafts?.[key(owner)];
+  if (!list) return;
+  const rest = list.filter((d) => !(d.uid === draft.uid && d.folder === draft.folder));
+  if (rest.length) ledger.keptDrafts![key(owner)] = rest;
+  else delete ledger.keptDrafts![key(owner)];
+}
