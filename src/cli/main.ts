@@ -6,6 +6,7 @@ import { createLogger } from '../log.ts';
 import { createServices, type Services } from '../services.ts';
 import { UserError } from '../users/service.ts';
 import { translate } from '../i18n/index.ts';
+import { describeError } from '../log-redact.ts';
 
 const USAGE = `Usage: postern <command>
 
@@ -103,6 +104,6 @@ try {
   }
   if (err instanceof UserError) console.error(translate('en', err.key));
   else if (err instanceof ConfigError || err instanceof DirLockError) console.error(err.message);
-  else console.error(`Failed: ${(err as Error).message}`);
+  else console.error(`Failed: ${describeError(err)}`);
   process.exit(1);
 }

@@ -108,7 +108,7 @@ export const en = {
   'sms.unbind': 'Unbind the phone',
   'sms.unbind_hint': 'Unbinding turns two-step verification off and cancels all trusted browsers. You will be asked for a code first.',
   'sms.text': '[{service}] Your verification code is {code}. It expires in {minutes} minutes. Never share it with anyone.',
-  'sms.send_failed': 'The code could not be sent. Please try again in a moment.',
+  'sms.send_failed': 'The code could not be sent. You can ask for a new one in a minute.',
   'sms.too_soon': 'Please wait {seconds} s before asking for another code.',
   'sms.too_many': 'Too many codes were requested. Please try again in {minutes} min.',
 

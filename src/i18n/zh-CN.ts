@@ -110,7 +110,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'sms.unbind': '解绑手机',
   'sms.unbind_hint': '解绑后二次验证将关闭，所有可信任设备同时失效。操作前需先输入验证码。',
   'sms.text': '【{service}】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。',
-  'sms.send_failed': '验证码发送失败，请稍后重试。',
+  'sms.send_failed': '验证码发送失败，一分钟后可重新获取。',
   'sms.too_soon': '请 {seconds} 秒后再获取验证码。',
   'sms.too_many': '获取验证码次数过多，请 {minutes} 分钟后再试。',
 

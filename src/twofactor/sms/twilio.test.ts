@@ -54,25 +54,30 @@ async function smsEvents(t: TestApp, user: User): Promise<Array<{ event: string;
   return rows.filter((r) => r.event.startsWith('sms.')).map((r) => ({ event: r.event, reason: r.details?.reason }));
 }
 
-describe('Twilio provider with a sender number', () => {
-  let fake: FakeTwilio;
-  let t: TestApp;
+/** twilioWorld runs the app against a fake Twilio API for the tests of one describe block. */
+function twilioWorld(extra: Record<string, string> = { TWILIO_FROM: FROM }): { readonly fake: FakeTwilio; readonly t: TestApp } {
+  const w = {} as { fake: FakeTwilio; t: TestApp };
   before(async () => {
-    fake = await startFakeTwilio();
-    t = await startApp(twilioEnv(fake), { sms: undefined });
+    w.fake = await startFakeTwilio();
+    w.t = await startApp(twilioEnv(w.fake, extra), { sms: undefined });
   });
   after(async () => {
-    await t?.close();
-    await fake?.close();
+    await w.t?.close();
+    await w.fake?.close();
   });
+  return w;
+}
+
+describe('Twilio provider with a sender number', () => {
+  const w = twilioWorld();
 
   test('a phone user signing in gets the code through the Messages API and signs in with it', async () => {
-    const user = await buildUser(t.s, { phone: '+8613800138000' });
-    fake.requests.length = 0;
-    const { c } = await submitPassword(t, user);
+    const user = await buildUser(w.t.s, { phone: '+8613800138000' });
+    w.fake.requests.length = 0;
+    const { c } = await submitPassword(w.t, user);
 
-    assert.equal(fake.requests.length, 1);
-    const [req] = fake.requests;
+    assert.equal(w.fake.requests.length, 1);
+    const [req] = w.fake.requests;
     assert.equal(req!.method, 'POST');
     assert.equal(req!.path, MESSAGES_PATH);
     assert.deepEqual(req!.auth, { user: ACCOUNT_SID, pass: AUTH_TOKEN });
@@ -89,57 +94,58 @@ describe('Twilio provider with a sender number', () => {
     assert.equal(done.status, 303);
     assert.equal(done.headers.location, '/');
     assert.equal((await c.get('/settings/security')).status, 200);
-    assert.deepEqual(await smsEvents(t, user), [{ event: 'sms.sent', reason: undefined }]);
+    assert.deepEqual(await smsEvents(w.t, user), [{ event: 'sms.sent', reason: undefined }]);
   });
 
   for (const mode of ['error500', 'hang'] as const) {
     test(`when Twilio ${mode === 'hang' ? 'does not answer' : 'fails'}, the user is told, and may ask again after the usual wait`, async () => {
       const phone = mode === 'hang' ? '+8613800138011' : '+8613800138010';
-      const user = await buildUser(t.s, { phone });
-      fake.requests.length = 0;
-      fake.setMode(mode);
+      const user = await buildUser(w.t.s, { phone });
+      w.fake.requests.length = 0;
+      w.fake.setMode(mode);
       let c: WebClient;
       try {
-        const step = await submitPassword(t, user);
+        const step = await submitPassword(w.t, user);
         c = step.c;
         // TWILIO_TIMEOUT_MS is 1.5 s: the sign-in page must not wait for the SDK's own 30 s.
         assert.ok(step.ms < 6000, `password step took ${step.ms} ms`);
       } finally {
-        fake.setMode('ok');
+        w.fake.setMode('ok');
       }
-      assert.equal(fake.requests.length, 1, 'one attempt reached Twilio');
-      assert.equal(fake.requests[0]!.path, MESSAGES_PATH);
+      assert.equal(w.fake.requests.length, 1, 'one attempt reached Twilio');
+      assert.equal(w.fake.requests[0]!.path, MESSAGES_PATH);
 
       const page = await c.get('/login/code');
       assert.equal(page.status, 200);
-      assert.match(textOf(page.text), /The code could not be sent\. Please try again in a moment\./);
+      assert.match(textOf(page.text), /The code could not be sent\. You can ask for a new one in a minute\./);
       // The text may still arrive (a provider that answers too late): the wait before another one applies.
       assert.match(textOf(page.text), /Send a new code in \d+ s/);
-      assert.deepEqual(await smsEvents(t, user), [{ event: 'sms.failed', reason: 'send_failed' }]);
+      assert.deepEqual(await smsEvents(w.t, user), [{ event: 'sms.failed', reason: 'send_failed' }]);
 
       // A code that was never delivered cannot be used.
-      const guess = await c.post('/login/code', { code: codeIn(fake.requests[0]!) });
+      const guess = await c.post('/login/code', { code: codeIn(w.fake.requests[0]!) });
       assert.equal(guess.status, 401);
 
       const early = await c.post('/login/code/resend');
       assert.equal(early.headers.location, '/login/code');
       assert.match(textOf((await c.get('/login/code')).text), /Please wait \d+ s before asking for another code/);
-      assert.equal(fake.requests.length, 1, 'an immediate resend is not sent');
-      await t.s.db.update(smsChallenges).set({ createdAt: sql`${smsChallenges.createdAt} - interval '61 seconds'` }).where(eq(smsChallenges.userId, user.id));
+      assert.equal(w.fake.requests.length, 1, 'an immediate resend is not sent');
+      await w.t.s.db.update(smsChallenges).set({ createdAt: sql`${smsChallenges.createdAt} - interval '61 seconds'` }).where(eq(smsChallenges.userId, user.id));
       const resend = await c.post('/login/code/resend');
       assert.equal(resend.status, 303);
       assert.equal(resend.headers.location, '/login/code');
-      assert.equal(fake.requests.length, 2, 'the resend a minute later went out');
-      assert.equal(fake.requests[1]!.form.To, phone);
+      assert.equal(w.fake.requests.length, 2, 'the resend a minute later went out');
+      assert.equal(w.fake.requests[1]!.form.To, phone);
       const again = await c.get('/login/code');
       assert.match(textOf(again.text), /A new code is on its way\./);
       assert.doesNotMatch(textOf(again.text), /could not be sent/);
-      assert.deepEqual(await smsEvents(t, user), [
+      assert.deepEqual(await smsEvents(w.t, user), [
         { event: 'sms.failed', reason: 'send_failed' },
+        { event: 'sms.refused', reason: 'too_soon' },
         { event: 'sms.sent', reason: undefined },
       ]);
 
-      const done = await c.post('/login/code', { code: codeIn(fake.requests[1]!) });
+      const done = await c.post('/login/code', { code: codeIn(w.fake.requests[1]!) });
       assert.equal(done.status, 303);
       assert.equal(done.headers.location, '/');
       assert.equal((await c.get('/settings/security')).status, 200);
@@ -147,13 +153,13 @@ describe('Twilio provider with a sender number', () => {
   }
 
   test('after a failed send the code page does not claim a code was sent', async () => {
-    const user = await buildUser(t.s, { phone: '+8613800138012' });
-    fake.setMode('error500');
+    const user = await buildUser(w.t.s, { phone: '+8613800138012' });
+    w.fake.setMode('error500');
     let c: WebClient;
     try {
-      c = (await submitPassword(t, user)).c;
+      c = (await submitPassword(w.t, user)).c;
     } finally {
-      fake.setMode('ok');
+      w.fake.setMode('ok');
     }
     const text = textOf((await c.get('/login/code')).text);
     assert.match(text, /The code could not be sent/);
@@ -162,30 +168,21 @@ describe('Twilio provider with a sender number', () => {
 });
 
 describe('Twilio provider log lines', () => {
-  let fake: FakeTwilio;
-  let t: TestApp;
-  before(async () => {
-    fake = await startFakeTwilio();
-    t = await startApp(twilioEnv(fake), { sms: undefined });
-  });
-  after(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const w = twilioWorld();
 
   test('name the number only masked, for texts sent and texts Twilio failed', async () => {
     const phone = '+8613800138020';
-    const user = await buildUser(t.s, { phone });
-    const linesBefore = t.s.logLines.length;
-    await submitPassword(t, user);
-    fake.setMode('error500');
+    const user = await buildUser(w.t.s, { phone });
+    const linesBefore = w.t.s.logLines.length;
+    await submitPassword(w.t, user);
+    w.fake.setMode('error500');
     try {
-      await submitPassword(t, user);
+      await submitPassword(w.t, user);
     } finally {
-      fake.setMode('ok');
+      w.fake.setMode('ok');
     }
-    assert.equal(fake.requests.filter((r) => r.form.To === phone).length, 2, 'both texts reached Twilio');
-    const lines = t.s.logLines.slice(linesBefore).filter((l) => (JSON.parse(l) as { msg: string }).msg.startsWith('sms'));
+    assert.equal(w.fake.requests.filter((r) => r.form.To === phone).length, 2, 'both texts reached Twilio');
+    const lines = w.t.s.logLines.slice(linesBefore).filter((l) => (JSON.parse(l) as { msg: string }).msg.startsWith('sms'));
     assert.deepEqual(
       lines.map((l) => [(JSON.parse(l) as { msg: string }).msg, (JSON.parse(l) as { to?: string }).to]),
       [
@@ -193,7 +190,7 @@ describe('Twilio provider log lines', () => {
         ['sms failed', '+86 138****8020'],
       ],
     );
-    for (const line of t.s.logLines) assert.ok(!line.includes('13800138020'), `the full number is in: ${line}`);
+    for (const line of w.t.s.logLines) assert.ok(!line.includes('13800138020'), `the full number is in: ${line}`);
   });
 });
 
@@ -226,22 +223,13 @@ describe('Twilio refusing a number', () => {
 });
 
 describe('Twilio provider with a messaging service', () => {
-  let fake: FakeTwilio;
-  let t: TestApp;
-  before(async () => {
-    fake = await startFakeTwilio();
-    t = await startApp(twilioEnv(fake, { TWILIO_MESSAGING_SERVICE_SID: MESSAGING_SERVICE_SID }), { sms: undefined });
-  });
-  after(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  const w = twilioWorld({ TWILIO_MESSAGING_SERVICE_SID: MESSAGING_SERVICE_SID });
 
   test('sends MessagingServiceSid instead of From', async () => {
-    const user = await buildUser(t.s, { phone: '+14155550123' });
-    const { c } = await submitPassword(t, user);
-    assert.equal(fake.requests.length, 1);
-    const [req] = fake.requests;
+    const user = await buildUser(w.t.s, { phone: '+14155550123' });
+    const { c } = await submitPassword(w.t, user);
+    assert.equal(w.fake.requests.length, 1);
+    const [req] = w.fake.requests;
     assert.equal(req!.path, MESSAGES_PATH);
     assert.deepEqual(req!.auth, { user: ACCOUNT_SID, pass: AUTH_TOKEN });
     assert.equal(req!.form.To, '+14155550123');
