@@ -19,6 +19,7 @@ packages=(
   libnginx-mod-mail
   chromium
   fonts-noto-cjk
+  openssl
 )
 
 missing=()
