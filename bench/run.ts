@@ -9,7 +9,7 @@
  *                        on a machine with other work going on, 3 or more steadies the figures
  *   BENCH_CONCURRENCY    parallel sign-ins and argon2 verifications (default 16)
  *   BENCH_CONNECTIONS    connections for GET /login (default 50)
- *   BENCH_ONLY           comma-separated benchmark names to run (default: all)
+ *   BENCH_ONLY           semicolon-separated benchmark names to run (names may hold commas; default: all)
  */
 import { argon2Verify } from './argon2.ts';
 import { benchOptions, busy, machine, startBenchServer, table, type Bench, type Figure } from './harness.ts';
@@ -25,7 +25,7 @@ const RATIO_TARGET = 0.8;
 
 const opts = benchOptions();
 const rounds = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS) || 1));
-const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const only = process.env.BENCH_ONLY?.split(';').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const selected = benches.filter((b) => !only || only.includes(b.name.toLowerCase()));
 
 const before = busy();

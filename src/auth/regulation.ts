@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { authAttempts } from '../db/schema/index.ts';
 
@@ -50,15 +50,13 @@ export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: n
 
 export type Regulated<R> = { allowed: true; result: R } | { allowed: false; retryAfterSeconds: number };
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-type Reader = Db | Tx;
-
 /**
  * Regulator is brute-force protection and the only way a secret is checked:
  * `regulated()` reserves the attempt atomically (an advisory lock on the
  * account, and on the client IP for untrusted clients, held while the counts
- * are read and the attempt is written as a failure), then verifies, then
- * turns the reservation into a success if the secret was right. Parallel
+ * are read and the attempt is written as a failure, all in one statement of
+ * the database function postern_attempt), then verifies, then turns the
+ * reservation into a success if the secret was right. Parallel
  * guesses therefore queue on the lock and each sees the ones before it.
  * Counts live in the database, so they hold across sessions, new codes,
  * resends and several Postern nodes.
@@ -74,23 +72,22 @@ export class Regulator {
    * its outcome. A verifier that throws (the store is down) leaves no attempt behind.
    */
   async regulated<R extends { ok: boolean }>(attempt: Attempt, verify: () => Promise<R>, now = new Date()): Promise<Regulated<R>> {
-    const a = normalize(attempt);
-    const reservation = await this.reserve(a, now);
-    if (!reservation.allowed) return reservation;
+    const reservation = await this.decide(normalize(attempt), now, true);
+    if (reservation.id === null) return { allowed: false, retryAfterSeconds: Math.ceil(reservation.wait) };
     let result: R;
     try {
       result = await verify();
     } catch (err) {
-      await this.db.delete(authAttempts).where(eq(authAttempts.id, reservation.id)).catch(() => {});
+      await this.db.delete(authAttempts).where(eq(authAttempts.id, reservation.id!)).catch(() => {});
       throw err;
     }
-    if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id));
+    if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id!));
     return { allowed: true, result };
   }
 
   /** check tells, without reserving anything, whether an attempt would be allowed now (for pages that show it). */
   async check(attempt: Attempt, now = new Date()): Promise<Verdict> {
-    const wait = await this.waitFor(this.db, normalize(attempt), now);
+    const { wait } = await this.decide(normalize(attempt), now, false);
     return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait) } : { allowed: true };
   }
 
@@ -110,10 +107,10 @@ export class Regulator {
   }
 
   /** consecutiveFailures counts an untrusted account's (or one device's) failures since its last success, within the lock window. */
-  async consecutiveFailures(attempt: Attempt, now = new Date(), reader: Reader = this.db): Promise<{ n: number; last?: Date }> {
+  async consecutiveFailures(attempt: Attempt, now = new Date()): Promise<{ n: number; last?: Date }> {
     const a = normalize(attempt);
     const since = new Date(now.getTime() - this.rules.lockSeconds * 1000);
-    const rows = await reader
+    const rows = await this.db
       .select({ success: authAttempts.success, at: authAttempts.createdAt })
       .from(authAttempts)
       .where(
@@ -131,44 +128,19 @@ export class Regulator {
     return { n, last: rows[0]?.at };
   }
 
-  private reserve(a: Attempt, now: Date): Promise<{ allowed: true; id: number } | { allowed: false; retryAfterSeconds: number }> {
-    return this.db.transaction(async (tx) => {
-      // Always the account first, then the address: two attempts never wait on each other's second lock.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`postern:${a.kind}:account:${a.account}`}, 0))`);
-      if (!a.device) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`postern:${a.kind}:ip:${a.ip}`}, 0))`);
-      const wait = await this.waitFor(tx, a, now);
-      if (wait > 0) return { allowed: false as const, retryAfterSeconds: Math.ceil(wait) };
-      const [row] = await tx
-        .insert(authAttempts)
-        .values({ kind: a.kind, account: a.account, ip: a.ip, device: a.device ?? null, success: false, createdAt: now })
-        .returning({ id: authAttempts.id });
-      return { allowed: true as const, id: row!.id };
-    });
-  }
-
-  private async waitFor(reader: Reader, a: Attempt, now: Date): Promise<number> {
-    if (a.device) return this.accountWait(reader, a, now, false);
-    const waits = await Promise.all([this.accountWait(reader, a, now, true), this.ipWait(reader, a, now)]);
-    return Math.max(...waits);
-  }
-
-  private async accountWait(reader: Reader, a: Attempt, now: Date, canLock: boolean): Promise<number> {
-    const { n, last } = await this.consecutiveFailures(a, now, reader);
-    if (!last || n < this.rules.freeFailures) return 0;
-    const delay =
-      canLock && n >= this.rules.lockAfter
-        ? this.rules.lockSeconds
-        : Math.min(this.rules.baseDelaySeconds * 2 ** Math.min(n - this.rules.freeFailures, 30), this.rules.maxDelaySeconds);
-    return (last.getTime() + delay * 1000 - now.getTime()) / 1000;
-  }
-
-  private async ipWait(reader: Reader, a: Attempt, now: Date): Promise<number> {
-    const since = new Date(now.getTime() - this.rules.ipWindowSeconds * 1000);
-    const [row] = await reader
-      .select({ n: count() })
-      .from(authAttempts)
-      .where(and(eq(authAttempts.kind, a.kind), eq(authAttempts.ip, a.ip), eq(authAttempts.success, false), isNull(authAttempts.device), gt(authAttempts.createdAt, since)));
-    return (row?.n ?? 0) >= this.rules.ipMaxFailures ? this.rules.ipWindowSeconds : 0;
+  /**
+   * decide asks the database function postern_attempt (migration 0006) for
+   * the wait, and with `reserve` for the reservation too: locks, counts and
+   * insert in one statement, so one round trip.
+   */
+  private async decide(a: Attempt, now: Date, reserve: boolean): Promise<{ wait: number; id: number | null }> {
+    const r = this.rules;
+    const result = await this.db.execute(
+      sql`select wait_seconds, attempt_id from postern_attempt(${a.kind}, ${a.account}, ${a.ip}, ${a.device ?? null}, ${now.toISOString()}::timestamptz, ${reserve},
+        ${r.freeFailures}, ${r.baseDelaySeconds}, ${r.maxDelaySeconds}, ${r.lockAfter}, ${r.lockSeconds}, ${r.ipMaxFailures}, ${r.ipWindowSeconds})`,
+    );
+    const [row] = (result as unknown as { rows: Array<{ wait_seconds: number | string; attempt_id: number | string | null }> }).rows;
+    return { wait: Number(row!.wait_seconds), id: row!.attempt_id === null ? null : Number(row!.attempt_id) };
   }
 }
 
