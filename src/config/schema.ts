@@ -52,12 +52,15 @@ export const configSchema = z
       .string()
       .default('')
       .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
-    SMS_MAX_PER_ACCOUNT_HOUR: positiveInt.default(5),
-    SMS_MAX_PER_ACCOUNT_DAY: positiveInt.default(20),
-    SMS_MAX_PER_NUMBER_HOUR: positiveInt.default(5),
-    SMS_MAX_PER_NUMBER_DAY: positiveInt.default(20),
-    SMS_MAX_PER_IP_HOUR: positiveInt.default(10),
-    SMS_MAX_PER_IP_DAY: positiveInt.default(50),
+    // Every text handed to the provider counts, delivered or not: room for a person who signs in on
+    // several devices, mistypes and asks again, but not for a script pumping texts.
+    SMS_MAX_PER_ACCOUNT_HOUR: positiveInt.default(10),
+    SMS_MAX_PER_ACCOUNT_DAY: positiveInt.default(30),
+    SMS_MAX_PER_NUMBER_HOUR: positiveInt.default(10),
+    SMS_MAX_PER_NUMBER_DAY: positiveInt.default(30),
+    // A campus or office signs in from behind one address.
+    SMS_MAX_PER_IP_HOUR: positiveInt.default(30),
+    SMS_MAX_PER_IP_DAY: positiveInt.default(200),
     SMS_DAILY_BUDGET: positiveInt.default(5000),
 
     // Trusted browsers

@@ -141,6 +141,26 @@ describe('login codes', () => {
   });
 });
 
+describe('default caps', () => {
+  test('leave room for a person who signs in on several devices and asks for new codes', async () => {
+    const roomy = await startApp();
+    try {
+      const user = await buildUser(roomy.s, { phone: '+8613900139700' });
+      for (let device = 0; device < 4; device++) {
+        const c = roomy.client();
+        await c.get('/login');
+        await c.post('/login', { email: user.email, password: PASSWORD });
+        await c.get('/login/code');
+        await roomy.s.db.update(smsChallenges).set({ createdAt: sql`${smsChallenges.createdAt} - interval '61 seconds'` }).where(eq(smsChallenges.userId, user.id));
+        await c.post('/login/code/resend');
+      }
+      assert.equal(roomy.s.texts.filter((x) => x.to === '+8613900139700').length, 8, 'four sign-ins and four new codes within the hour all went out');
+    } finally {
+      await roomy.close();
+    }
+  });
+});
+
 describe('per-IP cap', () => {
   test('one client IP cannot text more than its hourly share', async () => {
     const capped = await startApp({ SMS_MAX_PER_IP_HOUR: '2' });
