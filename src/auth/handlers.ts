@@ -3,7 +3,7 @@ import type { Services } from '../services.ts';
 import type { User } from '../users/repo.ts';
 import { originOf } from '../http/origin.ts';
 import { flash, regenerate, safeNext } from '../http/context.ts';
-import { readDeviceCookie, readTrustCookie, setDeviceCookie, setTrustCookie } from '../http/cookies.ts';
+import { knownDevice, readDeviceCookie, readTrustCookie, setDeviceCookie, setTrustCookie } from '../http/cookies.ts';
 import { maskPhone } from '../twofactor/sms/phone.ts';
 import { flashRefusal } from '../http/refusal.ts';
 import { sessionCookieName } from '../http/session.ts';
@@ -106,8 +106,8 @@ export function authHandlers(s: Services) {
       };
       const form = codeForm.safeParse(req.body ?? {});
       const challengeId = req.session.auth?.challengeId;
-      const knownDevice = s.deviceCookies.deviceFor(user.email, readDeviceCookie(req, s.config));
-      const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: knownDevice }, () =>
+      const known = knownDevice(req, s.config, s.deviceCookies);
+      const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: known }, () =>
         form.success && challengeId ? s.smsVerification.verify(challengeId, user.id, 'login', form.data.code) : Promise.resolve({ ok: false, reason: 'wrong' } as const),
       );
       if (!outcome.allowed) {

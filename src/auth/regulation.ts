@@ -44,11 +44,14 @@ export interface Attempt {
    * untrusted clients only, so strangers cannot lock the owner out.
    */
   device?: string;
+  /** Without a device: treat the client address as one when it signed in to the account within KNOWN_IP_DAYS (mail clients). */
+  knownIp?: boolean;
 }
 
-export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+export type Verdict = { allowed: true } | { allowed: false; retryAfterSeconds: number; device?: string };
 
-export type Regulated<R> = { allowed: true; result: R } | { allowed: false; retryAfterSeconds: number };
+/** The outcome of a regulated attempt; `device` is the device it was counted on, if any (a known address, say). */
+export type Regulated<R> = { allowed: true; result: R; device?: string } | { allowed: false; retryAfterSeconds: number; device?: string };
 
 /**
  * Regulator is brute-force protection and the only way a secret is checked:
@@ -73,37 +76,23 @@ export class Regulator {
    */
   async regulated<R extends { ok: boolean }>(attempt: Attempt, verify: () => Promise<R>, now = new Date()): Promise<Regulated<R>> {
     const reservation = await this.decide(normalize(attempt), now, true);
-    if (reservation.id === null) return { allowed: false, retryAfterSeconds: Math.ceil(reservation.wait) };
+    const device = reservation.device ?? undefined;
+    if (reservation.id === null) return { allowed: false, retryAfterSeconds: Math.ceil(reservation.wait), device };
     let result: R;
     try {
       result = await verify();
     } catch (err) {
-      await this.db.delete(authAttempts).where(eq(authAttempts.id, reservation.id!)).catch(() => {});
+      await this.db.delete(authAttempts).where(eq(authAttempts.id, reservation.id)).catch(() => {});
       throw err;
     }
-    if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id!));
-    return { allowed: true, result };
+    if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id));
+    return { allowed: true, result, device };
   }
 
   /** check tells, without reserving anything, whether an attempt would be allowed now (for pages that show it). */
   async check(attempt: Attempt, now = new Date()): Promise<Verdict> {
-    const { wait } = await this.decide(normalize(attempt), now, false);
-    return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait) } : { allowed: true };
-  }
-
-  /**
-   * knownIp returns a device key for a mail client's address that signed in
-   * to this account within KNOWN_IP_DAYS, so it keeps its own count while
-   * strangers elsewhere hammer the account.
-   */
-  async knownIp(kind: AttemptKind, account: string, ip: string, now = new Date()): Promise<string | undefined> {
-    const since = new Date(now.getTime() - KNOWN_IP_DAYS * 86400_000);
-    const [row] = await this.db
-      .select({ id: authAttempts.id })
-      .from(authAttempts)
-      .where(and(eq(authAttempts.kind, kind), eq(authAttempts.account, account.toLowerCase()), eq(authAttempts.ip, ip), eq(authAttempts.success, true), gt(authAttempts.createdAt, since)))
-      .limit(1);
-    return row ? `ip:${ip}` : undefined;
+    const { wait, device } = await this.decide(normalize(attempt), now, false);
+    return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait), device: device ?? undefined } : { allowed: true };
   }
 
   /** consecutiveFailures counts an untrusted account's (or one device's) failures since its last success, within the lock window. */
@@ -133,14 +122,15 @@ export class Regulator {
    * the wait, and with `reserve` for the reservation too: locks, counts and
    * insert in one statement, so one round trip.
    */
-  private async decide(a: Attempt, now: Date, reserve: boolean): Promise<{ wait: number; id: number | null }> {
+  private async decide(a: Attempt, now: Date, reserve: boolean): Promise<{ wait: number; id: number | null; device: string | null }> {
     const r = this.rules;
     const result = await this.db.execute(
-      sql`select wait_seconds, attempt_id from postern_attempt(${a.kind}, ${a.account}, ${a.ip}, ${a.device ?? null}, ${now.toISOString()}::timestamptz, ${reserve},
-        ${r.freeFailures}, ${r.baseDelaySeconds}, ${r.maxDelaySeconds}, ${r.lockAfter}, ${r.lockSeconds}, ${r.ipMaxFailures}, ${r.ipWindowSeconds})`,
+      sql`select wait_seconds, attempt_id, device from postern_attempt(${a.kind}, ${a.account}, ${a.ip}, ${a.device ?? null}, ${now.toISOString()}::timestamptz, ${reserve},
+        ${r.freeFailures}, ${r.baseDelaySeconds}, ${r.maxDelaySeconds}, ${r.lockAfter}, ${r.lockSeconds}, ${r.ipMaxFailures}, ${r.ipWindowSeconds},
+        ${a.knownIp ? KNOWN_IP_DAYS : null}::integer)`,
     );
-    const [row] = (result as unknown as { rows: Array<{ wait_seconds: number | string; attempt_id: number | string | null }> }).rows;
-    return { wait: Number(row!.wait_seconds), id: row!.attempt_id === null ? null : Number(row!.attempt_id) };
+    const [row] = (result as unknown as { rows: Array<{ wait_seconds: number | string; attempt_id: number | string | null; device: string | null }> }).rows;
+    return { wait: Number(row!.wait_seconds), id: row!.attempt_id === null ? null : Number(row!.attempt_id), device: row!.device };
   }
 }
 

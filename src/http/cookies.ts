@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { isHttps } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { DEVICE_COOKIE_DAYS } from '../auth/device-cookie.ts';
+import { DEVICE_COOKIE_DAYS, type DeviceCookies } from '../auth/device-cookie.ts';
 import { readCookie } from './context.ts';
 
 /**
@@ -31,4 +31,9 @@ export function readDeviceCookie(req: Request, config: Config): string | undefin
 
 export function setDeviceCookie(res: Response, config: Config, value: string): void {
   set(res, config, 'postern_device', value, new Date(Date.now() + DEVICE_COOKIE_DAYS * 86400_000));
+}
+
+/** knownDevice is the regulator's device key for the signed-in user's browser, when its device cookie was issued to them. */
+export function knownDevice(req: Request, config: Config, devices: DeviceCookies): string | undefined {
+  return req.user ? devices.deviceFor(req.user.email, readDeviceCookie(req, config)) : undefined;
 }

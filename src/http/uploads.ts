@@ -26,6 +26,9 @@ export const UPLOAD_LIMITS = {
   parts: 60,
 };
 
+/** uploadLimitParams are the limits as the compose page and its errors state them (in MB). */
+export const uploadLimitParams = { files: UPLOAD_LIMITS.files, each: UPLOAD_LIMITS.fileSize / MB, total: UPLOAD_LIMITS.total / MB };
+
 // The text of the message and the multipart framing, on top of the files, for the Content-Length check.
 const FORM_ALLOWANCE = 2 * MB;
 
@@ -135,5 +138,5 @@ export function composeUploads(dir = join(tmpdir(), 'postern-uploads')): Request
 }
 
 function tooLarge(): HttpError {
-  return new HttpError(413, 'mail.too_large', { files: UPLOAD_LIMITS.files, each: UPLOAD_LIMITS.fileSize / MB, total: UPLOAD_LIMITS.total / MB });
+  return new HttpError(413, 'mail.too_large', uploadLimitParams);
 }

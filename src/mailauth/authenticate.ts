@@ -124,10 +124,9 @@ export class MailAuthenticator {
 
     // Taken before anything is read: a change announced from now on voids what this login caches.
     const generation = this.cache.generation();
-    const device = req.clientIp === 'unknown' ? undefined : await this.d.regulator.knownIp('mail', req.user, req.clientIp);
-    const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, device }, () => this.verify(req));
+    const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => this.verify(req));
     if (!outcome.allowed) {
-      this.log(req, undefined, 'mail.throttled', { knownIp: !!device });
+      this.log(req, undefined, 'mail.throttled', { knownIp: !!outcome.device });
       return { ok: false, kind: 'throttled', message: MAIL_MESSAGES.throttled, waitSeconds: Math.min(outcome.retryAfterSeconds, 60) };
     }
     const v = outcome.result;

@@ -7,7 +7,7 @@ import { badRequest, notFound } from '../http/errors.ts';
 import { verifyPassword } from '../auth/password.ts';
 import { maskPhone, normalizePhone } from './sms/phone.ts';
 import { flashRefusal } from '../http/refusal.ts';
-import { readDeviceCookie } from '../http/cookies.ts';
+import { knownDevice } from '../http/cookies.ts';
 import { codeOnlyForm, deviceParams, phoneForm, stepUpForm } from './schema.ts';
 import { deviceName } from './trusted.ts';
 
@@ -31,7 +31,7 @@ export function twoFactorHandlers(s: Services) {
     const code = await s.codes.state(challengeId);
     return { codeSent: code.sent, resendWait: code.resendWait };
   };
-  const knownDevice = (req: Request) => s.deviceCookies.deviceFor(req.user!.email, readDeviceCookie(req, s.config));
+  const device = (req: Request) => knownDevice(req, s.config, s.deviceCookies);
   const base = (mode: BindMode) => (mode === 'enroll' ? '/account-security' : '/settings/security/sms');
 
   const renderBind = async (req: Request, res: Response, mode: BindMode, status = 200, error: string | null = null, typed = '') => {
@@ -76,7 +76,7 @@ export function twoFactorHandlers(s: Services) {
     const pending = req.session.pendingCode;
     const form = codeOnlyForm.safeParse(req.body ?? {});
     if (!pending || pending.purpose !== 'bind') return res.redirect(303, base(mode));
-    const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: knownDevice(req) }, () =>
+    const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: device(req) }, () =>
       form.success ? s.smsVerification.verify(pending.challengeId, user.id, 'bind', form.data.code) : Promise.resolve({ ok: false, reason: 'wrong' } as const),
     );
     if (!outcome.allowed) return renderBind(req, res, mode, 429, req.t('login.throttled', { minutes: Math.ceil(outcome.retryAfterSeconds / 60) }));
@@ -189,7 +189,7 @@ export function twoFactorHandlers(s: Services) {
           next,
           error,
         });
-      const outcome = await s.regulator.regulated({ kind: 'stepup', account: user.email, ip: origin.ip, device: knownDevice(req) }, async () => {
+      const outcome = await s.regulator.regulated({ kind: 'stepup', account: user.email, ip: origin.ip, device: device(req) }, async () => {
         if (phone) return { ok: !!pending && !!form.data.code && (await s.smsVerification.verify(pending.challengeId, user.id, 'stepup', form.data.code)).ok };
         return { ok: await verifyPassword(user.passwordHash, form.data.password ?? '') };
       });

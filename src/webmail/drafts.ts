@@ -19,9 +19,8 @@ export interface DraftLedger {
 }
 
 declare module 'express-session' {
-  interface SessionData {
-    keptDrafts?: Record<string, KeptDraft[]>;
-  }
+  // The session is where a browser's ledger lives.
+  interface SessionData extends DraftLedger {}
 }
 
 // A person keeps a few drafts at a time; the oldest are forgotten (and simply stay in Drafts).

@@ -4,7 +4,7 @@ import { originOf } from '../http/origin.ts';
 import { flash } from '../http/context.ts';
 import { badRequest } from '../http/errors.ts';
 import { mailboxAccess as accessOf } from '../http/guards.ts';
-import { UPLOAD_LIMITS } from '../http/uploads.ts';
+import { uploadLimitParams } from '../http/uploads.ts';
 import { allows } from '../sharing/policy.ts';
 import type { MailboxAccess } from '../sharing/service.ts';
 import { prefill, type Draft, type OutgoingAttachment } from './compose.ts';
@@ -24,10 +24,6 @@ export function folderUrl(base: string, folder: string): string {
 export function baseUrl(access: MailboxAccess): string {
   return access.level === 'owner' ? '/mail' : `/mail/shared/${encodeURIComponent(access.owner.email)}`;
 }
-
-const MB = 1024 * 1024;
-/** The upload limits as the compose page and its errors state them. */
-export const uploadLimitParams = { files: UPLOAD_LIMITS.files, each: UPLOAD_LIMITS.fileSize / MB, total: UPLOAD_LIMITS.total / MB };
 
 /** webmailHandlers are the mailbox pages: folders, the list, a message, attachments, actions and compose. */
 export function webmailHandlers(s: Services) {

@@ -5,12 +5,14 @@
 -- held until that statement's transaction ends, so parallel attempts queue
 -- and each sees the ones before it. A known device (p_device) keeps its own
 -- count; account-wide waits, the lock and the per-address limit apply only
--- to untrusted clients (p_device is null).
+-- to untrusted clients (p_device is null). With p_known_ip_days, an address
+-- that succeeded for the account within that many days is such a device
+-- ('ip:<address>'); the device used is returned.
 CREATE OR REPLACE FUNCTION postern_attempt(
   p_kind text, p_account text, p_ip text, p_device text, p_now timestamptz, p_reserve boolean,
   p_free integer, p_base integer, p_max integer, p_lock_after integer, p_lock_seconds integer,
-  p_ip_max integer, p_ip_window integer)
-RETURNS TABLE (wait_seconds double precision, attempt_id bigint) AS $$
+  p_ip_max integer, p_ip_window integer, p_known_ip_days integer)
+RETURNS TABLE (wait_seconds double precision, attempt_id bigint, device text) AS $$
 DECLARE
   failures integer := 0;
   last_at timestamptz;
@@ -19,6 +21,13 @@ DECLARE
   ip_failures integer;
   wait double precision := 0;
 BEGIN
+  IF p_device IS NULL AND p_known_ip_days IS NOT NULL AND EXISTS (
+    SELECT 1 FROM auth_attempts a
+    WHERE a.kind = p_kind AND a.account = p_account AND a.ip = p_ip AND a.success
+      AND a.created_at > p_now - make_interval(days => p_known_ip_days)
+  ) THEN
+    p_device := 'ip:' || p_ip;
+  END IF;
   IF p_reserve THEN
     PERFORM pg_advisory_xact_lock(hashtextextended('postern:' || p_kind || ':account:' || p_account, 0));
     IF p_device IS NULL THEN
@@ -51,12 +60,12 @@ BEGIN
     IF ip_failures >= p_ip_max THEN wait := greatest(wait, p_ip_window); END IF;
   END IF;
   IF wait > 0 OR NOT p_reserve THEN
-    RETURN QUERY SELECT wait, NULL::bigint;
+    RETURN QUERY SELECT wait, NULL::bigint, p_device;
     RETURN;
   END IF;
   RETURN QUERY
     INSERT INTO auth_attempts (kind, account, ip, device, success, created_at)
     VALUES (p_kind, p_account, p_ip, p_device, false, p_now)
-    RETURNING 0::double precision, auth_attempts.id;
+    RETURNING 0::double precision, auth_attempts.id, auth_attempts.device;
 END
 $$ LANGUAGE plpgsql;

@@ -131,11 +131,11 @@ export class SmsCodes {
   /** state tells a page about the code it waits for: whether it reached the provider, and how long until a new one may be sent. */
   async state(challengeId: string | undefined, now = new Date()): Promise<{ sent: boolean; resendWait: number }> {
     if (!challengeId) return { sent: false, resendWait: 0 };
-    const [row] = await this.db.select({ status: smsChallenges.status }).from(smsChallenges).where(eq(smsChallenges.id, challengeId)).limit(1);
-    return { sent: !!row && row.status !== 'failed' && row.status !== 'pending', resendWait: await this.resendWait(challengeId, now) };
+    const [row] = await this.db.select({ status: smsChallenges.status, at: smsChallenges.createdAt }).from(smsChallenges).where(eq(smsChallenges.id, challengeId)).limit(1);
+    if (!row) return { sent: false, resendWait: 0 };
+    return { sent: row.status !== 'failed' && row.status !== 'pending', resendWait: waitAfter(row.at, now) };
   }
 
-  /** resendWait is how many seconds remain before the code `challengeId` may be replaced by a new one. */
   async resendWait(challengeId: string | undefined, now = new Date(), reader: Pick<Db, 'select'> = this.db): Promise<number> {
     if (!challengeId) return 0;
     const [last] = await reader
@@ -143,8 +143,7 @@ export class SmsCodes {
       .from(smsChallenges)
       .where(eq(smsChallenges.id, challengeId))
       .limit(1);
-    if (!last) return 0;
-    return Math.max(0, Math.ceil((last.at.getTime() + RESEND_AFTER_SECONDS * 1000 - now.getTime()) / 1000));
+    return last ? waitAfter(last.at, now) : 0;
   }
 
   private async capWait(req: SendRequest, now: Date, reader: Pick<Db, 'select'>): Promise<number> {
@@ -178,4 +177,9 @@ export class SmsCodes {
   private hash(id: string, code: string): string {
     return createHmac('sha256', this.key).update(`${id}:${code}`).digest('base64url');
   }
+}
+
+/** waitAfter is how many seconds remain, at `now`, before a code sent at `sentAt` may be replaced. */
+function waitAfter(sentAt: Date, now: Date): number {
+  return Math.max(0, Math.ceil((sentAt.getTime() + RESEND_AFTER_SECONDS * 1000 - now.getTime()) / 1000));
 }
