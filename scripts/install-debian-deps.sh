@@ -20,6 +20,8 @@ packages=(
   chromium
   fonts-noto-cjk
   openssl
+  oathtool
+  zbar-tools
 )
 
 missing=()

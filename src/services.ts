@@ -11,10 +11,20 @@ import { DbSessionStore } from './auth/session-store.ts';
 import { UserRepo } from './users/repo.ts';
 import { UserService } from './users/service.ts';
 import { Phones } from './twofactor/phones.ts';
-import { SmsCodes } from './twofactor/sms/codes.ts';
+import { OneTimeCodes } from './twofactor/codes.ts';
 import { createSmsSender, type SmsSender } from './twofactor/sms/sender.ts';
 import { TrustedDevices } from './twofactor/trusted.ts';
-import { SmsVerification } from './twofactor/sms/service.ts';
+import { SmsFactor } from './twofactor/sms/factor.ts';
+import { TotpRepo } from './twofactor/totp/repo.ts';
+import { TotpFactor } from './twofactor/totp/factor.ts';
+import { BackupCodeRepo } from './twofactor/backup/repo.ts';
+import { BackupCodeFactor } from './twofactor/backup/factor.ts';
+import { RecoveryEmails } from './twofactor/email/repo.ts';
+import { EmailFactor } from './twofactor/email/factor.ts';
+import { Factors } from './twofactor/factors.ts';
+import { SignInFlow } from './auth/flow.ts';
+import { loadOrCreateSecretsKey, SecretBox } from './crypto/secret-box.ts';
+import { RelayMailer, type Mailer } from './notify/mailer.ts';
 import { PasswordLogin } from './auth/login.ts';
 import { DeviceCookies } from './auth/device-cookie.ts';
 import { AppPasswordRepo } from './apppasswords/repo.ts';
@@ -35,11 +45,22 @@ export interface Services {
   sessions: DbSessionStore;
   users: UserRepo;
   userService: UserService;
+  /** Seals secrets that must be read back (authenticator seeds, secrets shown once). */
+  secrets: SecretBox;
   phones: Phones;
   sms: SmsSender;
-  codes: SmsCodes;
+  mailer: Mailer;
+  codes: OneTimeCodes;
   trusted: TrustedDevices;
-  smsVerification: SmsVerification;
+  /** The second factors, one per kind, and the set of them. */
+  smsFactor: SmsFactor;
+  totp: TotpRepo;
+  backup: BackupCodeFactor;
+  recoveryEmails: RecoveryEmails;
+  emailFactor: EmailFactor;
+  factors: Factors;
+  /** Every move of a session between its states (auth/flow.ts). */
+  flow: SignInFlow;
   passwordLogin: PasswordLogin;
   /** Signed device cookies: a browser that signed in before keeps its own throttling count. */
   deviceCookies: DeviceCookies;
@@ -51,6 +72,7 @@ export interface Services {
 
 export interface ServiceOverrides {
   sms?: SmsSender;
+  mailer?: Mailer;
   rules?: RegulationRules;
   store?: Store;
 }
@@ -63,16 +85,28 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   const audit = new AuditLog(db, (err) => log.error('audit write failed', { error: describeError(err) }));
   const users = new UserRepo(db);
   const sms = overrides.sms ?? createSmsSender(config, log);
+  const mailer = overrides.mailer ?? new RelayMailer(config);
+  const secretsKey = loadOrCreateSecretsKey(config.SECRETS_KEY, config.DATA_DIR);
+  if (secretsKey.generatedPath) log.info('generated a secrets key', { path: secretsKey.generatedPath });
+  const secrets = new SecretBox(secretsKey.keys);
   const codeKey = createHmac('sha256', sessionSecret).update('postern sms codes').digest();
-  const codes = new SmsCodes(db, sms, config, codeKey);
+  const codes = new OneTimeCodes(db, config, codeKey);
   const regulator = new Regulator(db, overrides.rules ?? DEFAULT_RULES);
   const deviceCookies = new DeviceCookies(sessionSecret);
   const phones = new Phones(db);
   const appPasswords = new AppPasswords(new AppPasswordRepo(db), audit);
   const userService = new UserService(users, audit);
+  const trusted = new TrustedDevices(db, config.TRUSTED_DEVICE_DAYS);
+  const smsFactor = new SmsFactor(codes, audit, phones, sms, config.SERVICE_NAME);
+  const totp = new TotpRepo(db);
+  const backup = new BackupCodeFactor(new BackupCodeRepo(db), createHmac('sha256', sessionSecret).update('postern backup codes').digest());
+  const recoveryEmails = new RecoveryEmails(db);
+  const emailFactor = new EmailFactor(codes, audit, recoveryEmails, mailer, config.SERVICE_NAME);
+  const factors = new Factors(db, [new TotpFactor(totp, secrets), smsFactor, emailFactor, backup]);
+  const flow = new SignInFlow({ config, users, userService, factors, backup, regulator, codes, trusted, audit });
   const mailAuth = new MailAuthenticator({
     users,
-    phones,
+    hasFactor: (user) => factors.hasAny(user.id),
     appPasswords,
     regulator,
     audit,
@@ -95,11 +129,19 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     sessions: new DbSessionStore(db, createHmac('sha256', sessionSecret).update('postern session ids').digest()),
     users,
     userService,
+    secrets,
     phones,
     sms,
+    mailer,
     codes,
-    trusted: new TrustedDevices(db, config.TRUSTED_DEVICE_DAYS),
-    smsVerification: new SmsVerification(codes, audit, config.SERVICE_NAME),
+    trusted,
+    smsFactor,
+    totp,
+    backup,
+    recoveryEmails,
+    emailFactor,
+    factors,
+    flow,
     passwordLogin: new PasswordLogin(users, regulator, audit, deviceCookies),
     deviceCookies,
     appPasswords,

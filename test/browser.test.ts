@@ -87,7 +87,7 @@ describe('in a browser', () => {
     // Password, then the code page.
     await signInWithPassword(page, user.email);
     assert.equal(new URL(page.url()).pathname, '/login/code');
-    await page.getByRole('heading', { name: 'Enter the verification code' }).waitFor();
+    await page.getByRole('heading', { name: 'Enter the code we texted you' }).waitFor();
     assert.match(await visible(page), /We sent a 6-digit code by text message to \+86 138\*\*\*\*8000\./);
     await shot(page, 'code-en');
 
@@ -156,7 +156,7 @@ describe('in a browser', () => {
     await signOut(page);
     await signInWithPassword(page, user.email);
     assert.equal(new URL(page.url()).pathname, '/login/code');
-    await page.getByRole('heading', { name: 'Enter the verification code' }).waitFor();
+    await page.getByRole('heading', { name: 'Enter the code we texted you' }).waitFor();
     assert.match(await visible(page), /We sent a 6-digit code by text message to \+86 138\*\*\*\*8000\./);
     assert.equal(web.t.s.texts.length, textsBefore + 1, 'a new code was texted');
   });

@@ -29,4 +29,10 @@
       });
     });
   });
+  // Print buttons print the page (the backup-code sheet hides everything else when printed).
+  document.querySelectorAll('[data-print]').forEach(function (btn) {
+    btn.addEventListener('click', function () {
+      window.print();
+    });
+  });
 })();

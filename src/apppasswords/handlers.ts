@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Services } from '../services.ts';
 import { originOf } from '../http/origin.ts';
 import { flash } from '../http/context.ts';
+import { reveal, takeReveal } from '../http/reveal.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { clientSettings } from '../mailclient/settings.ts';
 import { mobileconfig } from '../mailclient/mobileconfig.ts';
@@ -17,7 +18,7 @@ export function appPasswordHandlers(s: Services) {
     res.status(status).render('apppasswords/index', {
       passwords: await s.appPasswords.list(user.id),
       max: MAX_PER_USER,
-      hasPhone: !!(await s.phones.load(user.id)),
+      hasPhone: await s.flow.hasFactor(user),
       settings: clientSettings(s.config),
       error,
       typed,
@@ -27,7 +28,11 @@ export function appPasswordHandlers(s: Services) {
   return {
     list: (req: Request, res: Response) => renderList(req, res),
 
-    /** create shows the new password once, on this response only; it is never retrievable again. */
+    /**
+     * create makes a password and hands it, sealed in the session, to the page
+     * that shows it once: reloading that page, or posting the form again
+     * with the back button, makes no second password.
+     */
     async create(req: Request, res: Response) {
       const user = req.user!;
       const form = createForm.safeParse(req.body ?? {});
@@ -38,12 +43,21 @@ export function appPasswordHandlers(s: Services) {
       const expiresAt = form.data.expires === 'never' ? undefined : new Date(Date.now() + Number(form.data.expires) * 86400_000);
       try {
         const { secret, row } = await s.appPasswords.create(user, { name: form.data.name, scopes, expiresAt }, originOf(req));
-        res.set('Cache-Control', 'no-store');
-        res.render('apppasswords/created', { secret: groups(secret), plain: secret, row, settings: clientSettings(s.config) });
+        reveal(req, s.secrets, 'apppassword', { secret, id: row.id });
+        res.redirect(303, '/settings/app-passwords/new');
       } catch (err) {
         if (err instanceof AppPasswordError) return renderList(req, res, 400, req.t(err.key), form.data.name);
         throw err;
       }
+    },
+
+    /** showCreated shows a new password once; afterwards only its name is listed. */
+    async showCreated(req: Request, res: Response) {
+      const shown = takeReveal<{ secret: string; id: string }>(req, s.secrets, 'apppassword');
+      const row = shown && (await s.appPasswords.list(req.user!.id)).find((p) => p.id === shown.id);
+      if (!shown || !row) return res.redirect(303, '/settings/app-passwords');
+      res.set('Cache-Control', 'no-store');
+      res.render('apppasswords/created', { secret: groups(shown.secret), plain: shown.secret, row, settings: clientSettings(s.config) });
     },
 
     /** profile returns the Apple profile for a password the browser still holds (only the once-only page has it). */

@@ -3,37 +3,43 @@ import type { Services } from '../services.ts';
 import type { User } from '../users/repo.ts';
 import { originOf } from '../http/origin.ts';
 import { flash, regenerate, safeNext } from '../http/context.ts';
-import { knownDevice, readDeviceCookie, readTrustCookie, setDeviceCookie, setTrustCookie } from '../http/cookies.ts';
-import { maskPhone } from '../twofactor/sms/phone.ts';
+import { readDeviceCookie, readTrustCookie, setDeviceCookie, setTrustCookie } from '../http/cookies.ts';
 import { flashRefusal } from '../http/refusal.ts';
 import { sessionCookieName } from '../http/session.ts';
-import { codeForm, loginForm, passwordChangeForm } from './schema.ts';
+import { badRequest } from '../http/errors.ts';
+import { factorContext, proofError, proofStatus, stepModel } from '../http/second-step.ts';
+import type { AuthState } from './levels.ts';
+import { codeForm, loginForm, methodForm, passwordChangeForm } from './schema.ts';
 import { checkNewPassword, hashPassword } from './password.ts';
 
 /** authHandlers are the sign-in, second-step, sign-out and password pages. */
 export function authHandlers(s: Services) {
-  const sendLoginCode = async (req: Request, user: User, phone: string) => {
-    const result = await s.smsVerification.send({
-      userId: user.id,
-      account: user.email,
-      phone,
-      purpose: 'login',
-      origin: originOf(req),
-      locale: req.locale,
-      replaces: req.session.auth?.challengeId,
-    });
+  /** sendLoginCode texts or emails a code for the factor the second step asks for, replacing this attempt's earlier one. */
+  const sendLoginCode = async (req: Request, user = req.user!) => {
+    const auth = req.session.auth!;
+    const result = await s.flow.send(factorContext(req, s, user), auth.factor!, 'login', auth.challengeId);
+    if (!result) return;
     // A code the provider failed to deliver still starts the resend wait.
-    if (result.ok || result.reason === 'send_failed') req.session.auth!.challengeId = result.challengeId;
+    if (result.ok || result.reason === 'send_failed') auth.challengeId = result.challengeId;
+    if (!result.ok) flashRefusal(req, result, s.factors.get(auth.factor!).channel);
     return result;
   };
 
-  /** signIn finishes a login: a new session id, full level, and the audit line; it returns where to go. */
-  const signIn = async (req: Request, user: User, authAt: number, via: 'password' | 'code' | 'trusted_device', next?: string) => {
+  /** signIn finishes a login with the state the flow decided: a new session id, and the audit line; it returns where to go. */
+  const signIn = async (req: Request, user: User, state: AuthState, via: string, next?: string) => {
     await regenerate(req);
-    const now = Date.now();
-    req.session.auth = { userId: user.id, level: 'full', since: now, authAt, elevatedAt: via === 'code' ? now : undefined };
+    req.session.auth = state;
     s.audit.recordSoon({ event: 'login.ok', userId: user.id, account: user.email, origin: originOf(req), details: { via } });
     return safeNext(next);
+  };
+
+  const renderCode = async (req: Request, res: Response, status = 200, error: string | null = null) => {
+    const auth = req.session.auth!;
+    const infos = await s.flow.factorsOf(req.user!);
+    // The factor asked for was removed meanwhile: fall back to what is left.
+    if (!infos.some((i) => i.kind === auth.factor)) auth.factor = s.flow.firstFactor(req.user!, infos);
+    const model = await stepModel(s, req, infos, auth.factor!, auth.challengeId);
+    res.status(status).render('auth/code', { ...model, error, days: s.config.TRUSTED_DEVICE_DAYS });
   };
 
   return {
@@ -62,66 +68,36 @@ export function authHandlers(s: Services) {
       }
       setDeviceCookie(res, s.config, result.deviceCookie);
       const user = result.user;
-      const now = Date.now();
-      const phone = await s.phones.load(user.id);
-      if (phone) {
-        const device = await s.trusted.recognise(user.id, readTrustCookie(req, s.config));
-        if (device) {
-          await s.audit.record({ event: 'login.trusted_device', userId: user.id, account: user.email, origin: originOf(req), details: { device: device.name } });
-          return res.redirect(303, await signIn(req, user, now, 'trusted_device', next));
-        }
-        await regenerate(req);
-        req.session.auth = { userId: user.id, level: 'pending2fa', since: now, authAt: now, next };
-        const sent = await sendLoginCode(req, user, phone);
-        if (!sent.ok) flashRefusal(req, sent);
-        return res.redirect(303, '/login/code');
+      const decision = await s.flow.afterPassword(user, { trustToken: readTrustCookie(req, s.config), next });
+      if (decision.via === 'trusted_device') {
+        await s.audit.record({ event: 'login.trusted_device', userId: user.id, account: user.email, origin: originOf(req), details: { device: decision.device } });
       }
-      if (await s.userService.requires2fa(user)) {
-        await regenerate(req);
-        req.session.auth = { userId: user.id, level: 'enroll', since: now, authAt: now };
-        return res.redirect(303, '/account-security');
-      }
-      res.redirect(303, await signIn(req, user, now, 'password', next));
+      if (decision.via === 'password' || decision.via === 'trusted_device') return res.redirect(303, await signIn(req, user, decision.state, decision.via, next));
+      await regenerate(req);
+      req.session.auth = decision.state;
+      if (decision.via === 'enroll') return res.redirect(303, '/account-security');
+      // Only a factor that sends codes sends one now: a user whose first factor is the app never spends a text.
+      await sendLoginCode(req, user);
+      res.redirect(303, '/login/code');
     },
 
-    async showCode(req: Request, res: Response) {
-      const phone = (await s.phones.load(req.user!.id)) ?? '';
-      const code = await s.codes.state(req.session.auth?.challengeId);
-      res.render('auth/code', { phone: maskPhone(phone), codeSent: code.sent, resendWait: code.resendWait, error: null, days: s.config.TRUSTED_DEVICE_DAYS });
-    },
+    showCode: (req: Request, res: Response) => renderCode(req, res),
 
     async verifyCode(req: Request, res: Response) {
       const user = req.user!;
-      const origin = originOf(req);
-      const phone = (await s.phones.load(user.id)) ?? '';
-      const rerender = async (status: number, error: string) => {
-        const code = await s.codes.state(req.session.auth?.challengeId);
-        return res.status(status).render('auth/code', {
-          phone: maskPhone(phone),
-          codeSent: code.sent,
-          resendWait: code.resendWait,
-          error,
-          days: s.config.TRUSTED_DEVICE_DAYS,
-        });
-      };
+      const auth = req.session.auth!;
       const form = codeForm.safeParse(req.body ?? {});
-      const challengeId = req.session.auth?.challengeId;
-      const known = knownDevice(req, s.config, s.deviceCookies);
-      const outcome = await s.regulator.regulated({ kind: 'code', account: user.email, ip: origin.ip, device: known }, () =>
-        form.success && challengeId ? s.smsVerification.verify(challengeId, user.id, 'login', form.data.code) : Promise.resolve({ ok: false, reason: 'wrong' } as const),
-      );
-      if (!outcome.allowed) {
-        await s.audit.record({ event: 'login.throttled', userId: user.id, account: user.email, origin, details: { step: 'code' } });
-        res.set('Retry-After', String(outcome.retryAfterSeconds));
-        return rerender(429, req.t('login.throttled', { minutes: Math.max(1, Math.ceil(outcome.retryAfterSeconds / 60)) }));
-      }
-      const result = outcome.result;
+      if (!form.success) return renderCode(req, res, 400, req.t('code.failed'));
+      const factor = auth.factor!;
+      const result = await s.flow.prove(factorContext(req, s), factor, { code: form.data.code, challengeId: auth.challengeId, purpose: 'login' });
       if (!result.ok) {
-        await s.audit.record({ event: 'login.code_failed', userId: user.id, account: user.email, origin, details: { reason: result.reason } });
-        return rerender(form.success ? 401 : 400, req.t('code.failed'));
+        if (result.reason === 'throttled') res.set('Retry-After', String(result.retryAfterSeconds));
+        return renderCode(req, res, proofStatus(result), proofError(req, result));
       }
-      const target = await signIn(req, user, req.session.auth!.authAt, 'code', req.session.auth!.next);
-      if (form.data?.trust) {
+      const target = await signIn(req, user, s.flow.signedIn(auth, factor), factor, auth.next);
+      if (factor === 'backup') flash(req, 'error', 'backup.used_banner', { count: await s.backup.remaining(user.id) });
+      else if (form.data.trust) {
+        const origin = originOf(req);
         const { token, device } = await s.trusted.trust(user.id, origin.userAgent, origin.ip);
         setTrustCookie(res, s.config, token, device.expiresAt);
         await s.audit.record({ event: 'device.trusted', userId: user.id, account: user.email, origin, details: { device: device.name, expires: device.expiresAt.toISOString() } });
@@ -130,12 +106,29 @@ export function authHandlers(s: Services) {
     },
 
     async resendCode(req: Request, res: Response) {
-      const user = req.user!;
-      const phone = await s.phones.load(user.id);
-      if (!phone) return res.redirect(303, '/login');
-      const sent = await sendLoginCode(req, user, phone);
-      if (sent.ok) flash(req, 'ok', 'code.resent');
-      else flashRefusal(req, sent);
+      const sent = await sendLoginCode(req);
+      if (sent?.ok) flash(req, 'ok', 'code.resent');
+      res.redirect(303, '/login/code');
+    },
+
+    /** showMethods lists the ways the user can prove it is them ("use another way"). */
+    async showMethods(req: Request, res: Response) {
+      const infos = await s.flow.factorsOf(req.user!);
+      res.render('auth/methods', { factors: infos, current: req.session.auth!.factor });
+    },
+
+    /** chooseMethod switches the second step to another factor; a text or email is sent only now, when chosen. */
+    async chooseMethod(req: Request, res: Response) {
+      const form = methodForm.safeParse(req.body ?? {});
+      const infos = await s.flow.factorsOf(req.user!);
+      if (!form.success || !infos.some((i) => i.kind === form.data.factor)) throw badRequest();
+      const auth = req.session.auth!;
+      if (auth.factor !== form.data.factor) {
+        auth.factor = form.data.factor;
+        auth.challengeId = undefined;
+      }
+      // Choosing the same sending factor again while its code is fresh sends nothing new (the resend wait applies).
+      if (!auth.challengeId) await sendLoginCode(req);
       res.redirect(303, '/login/code');
     },
 

@@ -1,3 +1,6 @@
+import type { Channel } from '../twofactor/codes.ts';
+import type { FactorKind } from '../twofactor/factor.ts';
+
 /**
  * How far a session has come. `pending2fa`: the password was right and a code
  * is due. `enroll`: the password was right, but policy demands a second factor
@@ -14,11 +17,18 @@ export interface AuthState {
   authAt: number;
   /** Last fresh proof of the second factor or password, for operation protection. */
   elevatedAt?: number;
-  /** The login code this session is waiting for. */
+  /** What that proof was: the password, or a second factor. */
+  elevatedWith?: Proof;
+  /** The second factor the sign-in page asks for. */
+  factor?: FactorKind;
+  /** The login code this session is waiting for (text or email). */
   challengeId?: string;
   /** Where to go once signed in. */
   next?: string;
 }
+
+/** What a fresh check was made with. */
+export type Proof = 'password' | FactorKind;
 
 /** A half-signed-in session (code pending, or held for enrolment) lasts at most this long. */
 export const PENDING_TTL_MS = 10 * 60 * 1000;
@@ -29,8 +39,8 @@ declare module 'express-session' {
   interface SessionData {
     auth?: AuthState;
     flash?: { kind: 'ok' | 'error'; key: string; params?: Record<string, string | number> }[];
-    /** A bind or step-up code this session is waiting for. */
-    pendingCode?: { challengeId: string; purpose: 'bind' | 'stepup'; phone: string; next?: string };
+    /** A bind or step-up code this session is waiting for, and where it went. */
+    pendingCode?: { challengeId: string; purpose: 'bind' | 'stepup'; channel: Channel; destination: string };
     login?: { email: string };
   }
 }

@@ -1,9 +1,10 @@
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { authAttempts } from '../db/schema/index.ts';
+import type { FactorKind } from '../twofactor/factor.ts';
 
-/** The things Postern throttles separately: each authenticator has its own count. */
-export type AttemptKind = 'password' | 'code' | 'stepup' | 'mail';
+/** The things Postern throttles separately: each authenticator, and each kind of second factor, has its own count. */
+export type AttemptKind = 'password' | 'stepup' | 'mail' | FactorKind;
 
 export interface RegulationRules {
   /** Consecutive failures per account (or per known device) allowed before waits begin. */
@@ -87,6 +88,11 @@ export class Regulator {
     }
     if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id));
     return { allowed: true, result, device };
+  }
+
+  /** freeFailures is how many failures in a row a client may make before waits begin. */
+  get freeFailures(): number {
+    return this.rules.freeFailures;
   }
 
   /** check tells, without reserving anything, whether an attempt would be allowed now (for pages that show it). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FACTOR_KINDS } from '../twofactor/factor.ts';
 
 /** loginForm: the password step. */
 export const loginForm = z.object({
@@ -24,4 +25,10 @@ export const passwordChangeForm = z.object({
   confirm: z.string().max(1024),
   // "Keep my other sessions signed in" checkbox; unticked, every other session ends.
   keepOthers: z.literal('on').optional(),
+});
+
+/** methodForm: "use another way" at the second step, or on the verify page. */
+export const methodForm = z.object({
+  // One of the user's factor kinds.
+  factor: z.enum(FACTOR_KINDS),
 });

@@ -36,6 +36,13 @@ export const configSchema = z
     SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     SESSION_IDLE_MINUTES: positiveInt.max(60).default(60),
     SESSION_ABSOLUTE_HOURS: positiveInt.max(24).default(24),
+    // Keys that seal secrets Postern must read back (authenticator seeds): 32 bytes as 64 hex digits or
+    // base64, the current key first and older ones after it while they are rotated out. Unset: one is
+    // generated and kept in DATA_DIR/secrets-key.
+    SECRETS_KEY: z.string().min(1).optional(),
+
+    // Two-step verification: status turns "expired" (still working, renewal recommended) when no factor changed for this long.
+    TWOFACTOR_EXPIRY_DAYS: positiveInt.max(3650).default(180),
 
     // SMS
     SMS_PROVIDER: z.enum(['console', 'twilio']).default('console'),
@@ -105,6 +112,8 @@ export const configSchema = z
     SMTP_INSECURE_OK: flag,
     SMTP_USER: z.string().min(1).optional(),
     SMTP_PASSWORD: z.string().min(1).optional(),
+    // Sender of Postern's own mail (email codes, security notices); default no-reply@ the public host.
+    MAIL_FROM: z.email().optional(),
 
     // Logging
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -103,13 +103,16 @@ export function flashMiddleware(req: Request, res: Response, next: NextFunction)
   next();
 }
 
-/** regenerate gives the session a new id, keeping only what the caller passes on. */
+/** regenerate gives the session a new id, keeping only its messages, a form held for after a step-up and an authenticator key being added; the caller sets the new state. */
 export function regenerate(req: Request): Promise<void> {
-  const flashes = req.session.flash;
+  const { flash: flashes, held, pendingTotp } = req.session;
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(err);
       if (flashes) req.session.flash = flashes;
+      if (held) req.session.held = held;
+      // An authenticator key already scanned stays valid across a step-up.
+      if (pendingTotp) req.session.pendingTotp = pendingTotp;
       resolve();
     }),
   );

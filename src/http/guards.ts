@@ -1,7 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { hasMailauthSecret } from '../mailauth/secret-header.ts';
 import { MAIL_MESSAGES } from '../mailauth/authenticate.ts';
-import { ELEVATED_TTL_MS } from '../auth/levels.ts';
+import type { Need, SignInFlow } from '../auth/flow.ts';
+import { holdForm } from './held-form.ts';
 import { allows, type Action } from '../sharing/policy.ts';
 import type { MailboxAccess, Sharing } from '../sharing/service.ts';
 import { ownerParams } from '../webmail/schema.ts';
@@ -43,30 +44,25 @@ export const session: RequestHandler = (req, res, next) => {
   res.redirect(303, '/login');
 };
 
-/** isElevated tells whether the session proved its second factor (or password) within ten minutes. */
-export function isElevated(req: Request): boolean {
-  const at = req.session.auth?.elevatedAt;
-  return at !== undefined && Date.now() - at < ELEVATED_TTL_MS;
-}
-
 /**
- * elevatedTo admits signed-in users with a fresh check; others are sent to
- * verify first and then back to `page` (for a POST, the page its form is on;
- * browsers send no Referer here, by policy).
+ * stepUp makes the guards of operation protection: `need` is what the action
+ * asks for (see Need in auth/flow.ts), decided per user on each request:
+ * a fresh second factor, or a fresh password for a user without one. A
+ * session without it is sent to the verify page and then back to `page`
+ * (for a POST, the page its form is on; browsers send no Referer here, by
+ * policy); the form it posted is held and offered again once verified.
  */
-export function elevatedTo(page?: string): RequestHandler[] {
-  return [
+export function stepUp(flow: SignInFlow, need: Need): (page?: string) => RequestHandler[] {
+  return (page) => [
     session,
-    function elevated(req: Request, res: Response, next: NextFunction) {
-      if (isElevated(req)) return next();
+    named(`elevated:${need}`, async (req: Request, res: Response, next: NextFunction) => {
+      if (flow.isFresh(req.session.auth, await flow.proofNeeded(req.user!, need))) return next();
       const back = page ?? (req.method === 'GET' ? req.originalUrl : req.path);
-      res.redirect(303, `/settings/security/verify?next=${encodeURIComponent(back)}`);
-    },
+      if (req.method === 'POST') holdForm(req, back);
+      res.redirect(303, `/settings/security/verify?${new URLSearchParams({ next: back, need })}`);
+    }),
   ];
 }
-
-/** elevated is elevatedTo the requested page itself. */
-export const elevated = elevatedTo();
 
 /**
  * mailbox(action) admits a signed-in user to a mailbox for one action

@@ -9,7 +9,12 @@ import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
 import { webmailHandlers } from '../webmail/handlers.ts';
 import { sharingHandlers } from '../sharing/handlers.ts';
-import { elevated, elevatedTo, enroll, guest, mailauthSecret, mailboxGuard, pending2fa, session } from './guards.ts';
+import { smsHandlers } from '../twofactor/sms/handlers.ts';
+import { stepUpHandlers } from '../twofactor/stepup/handlers.ts';
+import { backupCodeHandlers } from '../twofactor/backup/handlers.ts';
+import { totpHandlers } from '../twofactor/totp/handlers.ts';
+import { recoveryEmailHandlers } from '../twofactor/email/handlers.ts';
+import { enroll, guest, mailauthSecret, mailboxGuard, pending2fa, session, stepUp } from './guards.ts';
 import { composeUploads } from './uploads.ts';
 
 /**
@@ -22,39 +27,72 @@ export function routes(s: Services): express.Router {
   const tf = twoFactorHandlers(s);
   const home = homeHandlers(s);
   const ap = appPasswordHandlers(s);
+  const sms = smsHandlers(s);
+  const verify = stepUpHandlers(s);
+  const bc = backupCodeHandlers(s);
+  const app = totpHandlers(s);
+  const em = recoveryEmailHandlers(s);
 
-  // Signing in
+  // Operation protection: `factors` guards every change to the second factors (a fresh factor, or the
+  // password while there is none); `sensitive` guards the other risky actions (a fresh factor while
+  // operation protection is on, else the password). Binding a factor never counts as either.
+  const factors = stepUp(s.flow, 'factors');
+  const sensitive = stepUp(s.flow, 'sensitive');
+
+  // Signing in: the password, then the second step with the user's preferred factor or another way
   r.get('/login', guest, h(auth.showLogin));
   r.post('/login', guest, h(auth.login));
   r.get('/login/code', pending2fa, h(auth.showCode));
   r.post('/login/code', pending2fa, h(auth.verifyCode));
   r.post('/login/code/resend', pending2fa, h(auth.resendCode));
+  r.get('/login/methods', pending2fa, h(auth.showMethods));
+  r.post('/login/method', pending2fa, h(auth.chooseMethod));
   r.post('/logout', h(auth.logout));
 
   // Forced two-step enrolment: the only pages a held user reaches
-  r.get('/account-security', enroll, h(tf.showEnroll));
-  r.post('/account-security/send', enroll, h(tf.sendEnroll));
-  r.post('/account-security/confirm', enroll, h(tf.confirmEnroll));
+  r.get('/account-security', enroll, h(sms.showEnroll));
+  r.post('/account-security/send', enroll, h(sms.sendEnroll));
+  r.post('/account-security/confirm', enroll, h(sms.confirmEnroll));
+  r.get('/account-security/app', enroll, h(app.showEnroll));
+  r.post('/account-security/app', enroll, h(app.confirmEnroll));
 
   // Signed in
   r.get('/', session, h(home.index));
+
+  // Settings → Security → Two-step verification
   r.get('/settings/security', session, h(tf.overview));
-  r.get('/settings/security/sms', session, h(tf.showSms));
-  // Adding or changing a phone needs a fresh proof of the password or a current factor; binding itself never counts as one.
-  r.post('/settings/security/sms/send', elevatedTo('/settings/security/sms'), h(tf.sendFirstSms));
-  r.post('/settings/security/sms/change', elevatedTo('/settings/security/sms'), h(tf.sendSms));
-  r.post('/settings/security/sms/confirm', elevatedTo('/settings/security/sms'), h(tf.confirmSms));
-  r.post('/settings/security/sms/unbind', elevatedTo('/settings/security/sms'), h(tf.unbind));
-  r.get('/settings/security/verify', session, h(tf.showVerify));
-  r.post('/settings/security/verify/send', session, h(tf.sendVerify));
-  r.post('/settings/security/verify', session, h(tf.verify));
+  r.post('/settings/security/protection', factors('/settings/security'), h(tf.protection));
+  r.post('/settings/security/preferred', session, h(tf.preferred));
+  r.post('/settings/security/disable', factors('/settings/security'), h(tf.disable));
+  r.get('/settings/security/sms', session, h(sms.showSms));
+  r.post('/settings/security/sms/send', factors('/settings/security/sms'), h(sms.sendFirstSms));
+  r.post('/settings/security/sms/change', factors('/settings/security/sms'), h(sms.sendSms));
+  r.post('/settings/security/sms/confirm', factors('/settings/security/sms'), h(sms.confirmSms));
+  r.post('/settings/security/sms/unbind', factors('/settings/security/sms'), h(sms.unbind));
+  r.get('/settings/security/app', session, h(app.page));
+  r.get('/settings/security/app/new', factors(), h(app.showNew));
+  r.post('/settings/security/app/new', factors('/settings/security/app/new'), h(app.confirm));
+  r.post('/settings/security/app/:id/remove', factors('/settings/security/app'), h(app.remove));
+  r.get('/settings/security/backup-codes', session, h(bc.page));
+  r.post('/settings/security/backup-codes', factors('/settings/security/backup-codes'), h(bc.regenerate));
+  r.get('/settings/security/backup-codes/new', session, h(bc.showNew));
+  r.get('/settings/security/email', session, h(em.page));
+  r.post('/settings/security/email/send', factors('/settings/security/email'), h(em.send));
+  r.post('/settings/security/email/confirm', factors('/settings/security/email'), h(em.confirm));
+  r.post('/settings/security/email/remove', factors('/settings/security/email'), h(em.remove));
+  // The step-up itself, and the form held while it happened
+  r.get('/settings/security/verify', session, h(verify.showVerify));
+  r.post('/settings/security/verify/send', session, h(verify.sendVerify));
+  r.post('/settings/security/verify', session, h(verify.verify));
+  r.get('/settings/security/continue', session, h(verify.continueHeld));
   r.get('/settings/security/devices', session, h(tf.devices));
   r.post('/settings/security/devices/revoke-all', session, h(tf.revokeAllDevices));
   r.post('/settings/security/devices/:id/revoke', session, h(tf.revokeDevice));
-  r.get('/settings/password', elevated, h(auth.showPassword));
-  r.post('/settings/password', elevated, h(auth.changePassword));
+  r.get('/settings/password', sensitive(), h(auth.showPassword));
+  r.post('/settings/password', sensitive(), h(auth.changePassword));
   r.get('/settings/app-passwords', session, h(ap.list));
-  r.post('/settings/app-passwords', elevated, h(ap.create));
+  r.post('/settings/app-passwords', sensitive('/settings/app-passwords'), h(ap.create));
+  r.get('/settings/app-passwords/new', session, h(ap.showCreated));
   r.post('/settings/app-passwords/profile', session, h(ap.profile));
   r.post('/settings/app-passwords/revoke-all', session, h(ap.revokeAll));
   r.post('/settings/app-passwords/:id/revoke', session, h(ap.revoke));
@@ -62,8 +100,8 @@ export function routes(s: Services): express.Router {
   // Settings → Advanced → Shared mailbox. Sharing and changing a grant need a fresh second factor.
   const sh = sharingHandlers(s);
   r.get('/settings/sharing', session, h(sh.page));
-  r.post('/settings/sharing', elevated, h(sh.add));
-  r.post('/settings/sharing/:id', elevated, h(sh.change));
+  r.post('/settings/sharing', sensitive('/settings/sharing'), h(sh.add));
+  r.post('/settings/sharing/:id', sensitive('/settings/sharing'), h(sh.change));
   r.post('/settings/sharing/:id/revoke', session, h(sh.revoke));
 
   // Webmail: one's own mailbox at /mail, a mailbox shared with one at /mail/shared/<owner address>.

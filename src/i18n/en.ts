@@ -112,8 +112,8 @@ export const en = {
   'sms.too_soon': 'Please wait {seconds} s before asking for another code.',
   'sms.too_many': 'Too many codes were requested. Please try again in {minutes} min.',
 
-  'enroll.title': 'Account security: bind your phone',
-  'enroll.intro': 'Your administrator requires two-step verification. Bind your mobile phone to continue; until then no other page is available.',
+  'enroll.title': 'Account security: set up two-step verification',
+  'enroll.intro': 'Your administrator requires two-step verification. Set up a second factor to continue; until then no other page is available.',
 
   'stepup.title': 'Confirm it\'s you',
   'stepup.intro': 'This is a sensitive change, so we need a fresh check.',
@@ -148,7 +148,7 @@ export const en = {
   'phone.invalid': 'This is not a valid mobile number. Check it, including the country code.',
   'phone.bound': 'Phone {phone} bound. Two-step verification is on.',
   'phone.changed': 'Your phone number was changed to {phone}. Trusted browsers were cancelled.',
-  'phone.unbound': 'The phone was unbound and two-step verification is off.',
+  'phone.unbound': 'The phone was unbound.',
   'phone.unbind_required': 'Your administrator requires two-step verification, so the phone cannot be unbound. You can change the number instead.',
 
   'user.email_invalid': 'This is not a valid email address.',

@@ -2,9 +2,20 @@ import { en as core } from './en.ts';
 import { zhCN as coreZh } from './zh-CN.ts';
 import { webmailEn } from './webmail.en.ts';
 import { webmailZhCN } from './webmail.zh-CN.ts';
+import { totpEn } from './totp.en.ts';
+import { totpZhCN } from './totp.zh-CN.ts';
+import { emailEn } from './email.en.ts';
+import { emailZhCN } from './email.zh-CN.ts';
+import { factorsEn } from './factors.en.ts';
+import { factorsZhCN } from './factors.zh-CN.ts';
 
-const en = { ...core, ...webmailEn };
-const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN };
+const en = { ...core, ...webmailEn, ...factorsEn, ...totpEn, ...emailEn };
+const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN, ...factorsZhCN, ...totpZhCN, ...emailZhCN };
+
+/** catalog is one locale's whole catalog (for the catalog tests). */
+export function catalog(locale: 'en' | 'zh-CN'): Record<string, string> {
+  return locale === 'en' ? en : zhCN;
+}
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];

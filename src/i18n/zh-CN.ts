@@ -115,7 +115,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'sms.too_many': '获取验证码次数过多，请 {minutes} 分钟后再试。',
 
   'enroll.title': '帐号安全二次验证',
-  'enroll.intro': '管理员已要求启用二次验证。请先绑定手机，绑定完成前无法访问其他页面。',
+  'enroll.intro': '管理员已要求启用二次验证。请先设置一种第二验证方式，完成前无法访问其他页面。',
 
   'stepup.title': '身份验证',
   'stepup.intro': '这是敏感操作，需要重新验证您的身份。',
@@ -150,7 +150,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'phone.invalid': '手机号码无效，请核对（包括国家代码）。',
   'phone.bound': '已绑定手机 {phone}，二次验证已启用。',
   'phone.changed': '手机号已修改为 {phone}，所有可信任设备已失效。',
-  'phone.unbound': '手机已解绑，二次验证已关闭。',
+  'phone.unbound': '手机已解绑。',
   'phone.unbind_required': '管理员要求启用二次验证，无法解绑手机，但可以修改手机号。',
 
   'user.email_invalid': '邮箱地址无效。',

@@ -4,7 +4,6 @@ import type { AppPasswords } from '../apppasswords/service.ts';
 import type { AppPassword, Scope } from '../apppasswords/repo.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { Regulator } from '../auth/regulation.ts';
-import type { Phones } from '../twofactor/phones.ts';
 import type { User, UserRepo } from '../users/repo.ts';
 import { LoginCache, type CachedLogin } from './cache.ts';
 
@@ -35,7 +34,8 @@ export const MAIL_MESSAGES = {
 
 export interface MailAuthDeps {
   users: UserRepo;
-  phones: Phones;
+  /** Whether the user has a second factor: then the main password never opens mail. */
+  hasFactor: (user: User) => Promise<boolean>;
   appPasswords: AppPasswords;
   regulator: Regulator;
   audit: AuditLog;
@@ -165,7 +165,7 @@ export class MailAuthenticator {
 
   /** mainPasswordRefusal says why the main password may not open mail for this user, if it may not. */
   private async mainPasswordRefusal(user: User): Promise<string | undefined> {
-    if (await this.d.phones.load(user.id)) return 'second_factor_on';
+    if (await this.d.hasFactor(user)) return 'second_factor_on';
     if (await this.d.requires2fa(user)) return 'two_step_required';
     if (!(await this.d.mainPasswordAllowed())) return 'main_password_off';
     return undefined;

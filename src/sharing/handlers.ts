@@ -2,7 +2,6 @@ import type { Request, Response } from 'express';
 import type { Services } from '../services.ts';
 import { originOf } from '../http/origin.ts';
 import { flash } from '../http/context.ts';
-import { isElevated } from '../http/guards.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { PERMISSIONS } from './policy.ts';
 import { SharingError } from './service.ts';
@@ -15,7 +14,7 @@ export function sharingHandlers(s: Services) {
   const render = async (req: Request, res: Response, status = 200, error: string | null = null, typed = { email: '', permission: 'read' }) => {
     const user = req.user!;
     const [grants, sharedWithMe, activity] = await Promise.all([sharing.list(user), sharing.sharedWith(user), sharing.activity(user, 50)]);
-    res.status(status).render('sharing/index', { grants, sharedWithMe, activity, permissions: PERMISSIONS, elevated: isElevated(req), error, typed });
+    res.status(status).render('sharing/index', { grants, sharedWithMe, activity, permissions: PERMISSIONS, elevated: s.flow.isFresh(req.session.auth, await s.flow.proofNeeded(req.user!, 'sensitive')), error, typed });
   };
 
   return {

@@ -37,7 +37,7 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
     await c.post('/login', { email: user.email, password: PASSWORD });
     await c.get('/account-security');
     await c.post('/account-security/send', { phone: '+8613800138191' });
-    assert.equal((await c.post('/account-security/confirm', { code: t.s.lastCode('+8613800138191') })).headers.location, '/');
+    assert.equal((await c.post('/account-security/confirm', { code: t.s.lastCode('+8613800138191') })).headers.location, '/settings/security/backup-codes/new');
     for (const path of ['/settings/password', '/settings/app-passwords', '/settings/sharing']) {
       await c.get('/settings/security');
       const res = await c.post(path, { password: 'a brand new passphrase', confirm: 'a brand new passphrase', name: 'x', imap: 'on', email: 'x@example.test', permission: 'read' });
@@ -60,9 +60,13 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
     assert.match(page, /A code was sent to \+86 138\*\*\*\*8100/);
     const done = await c.post('/settings/security/sms/confirm', { code: t.s.lastCode() });
     assert.equal(done.status, 303);
-    assert.match(textOf((await c.get('/settings/security')).text), /Phone \+86 138\*\*\*\*8100 bound/);
+    // The first factor brings backup codes, shown once before the confirmation.
+    assert.equal(done.headers.location, '/settings/security/backup-codes/new');
+    const codes = textOf((await c.get('/settings/security/backup-codes/new')).text);
+    assert.equal((codes.match(/\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]\b/g) ?? []).length, 10);
+    assert.match(codes, /Phone \+86 138\*\*\*\*8100 bound/);
     assert.equal(await t.s.phones.load(user.id), '+8613800138100');
-    assert.ok((await eventsOf(t.s, user.id)).some((e) => e.event === 'phone.bound'));
+    assert.ok((await eventsOf(t.s, user.id)).some((e) => e.event === 'factor.added' && e.details?.factor === 'sms'));
 
     await c.post('/logout');
     await c.get('/login');
@@ -121,15 +125,18 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
     await stale.post('/settings/security/verify/send', { next: '/settings/security/sms' });
     assert.equal(t.s.texts.at(-1)!.to, '+8613800138103');
     const ok = await stale.post('/settings/security/verify', { code: t.s.lastCode(), next: '/settings/security/sms' });
-    assert.equal(ok.headers.location, '/settings/security/sms');
-    await stale.get('/settings/security/sms');
+    // The change form posted before the check is offered again, filled in: one click sends it.
+    assert.equal(ok.headers.location, '/settings/security/continue');
+    const held = await stale.get('/settings/security/continue');
+    assert.match(held.text, /action="\/settings\/security\/sms\/change"/);
+    assert.match(held.text, /name="phone" value="\+8613800138104"/);
     await stale.post('/settings/security/sms/change', { phone: '+8613800138104' });
     assert.equal(t.s.texts.at(-1)!.to, '+8613800138104');
     await stale.post('/settings/security/sms/confirm', { code: t.s.lastCode() });
     assert.equal(await t.s.phones.load(user.id), '+8613800138104');
     assert.equal((await t.s.trusted.list(user.id)).length, 0, 'trusted browsers are revoked');
-    const changed = (await eventsOf(t.s, user.id)).find((e) => e.event === 'phone.changed');
-    assert.deepEqual(changed?.details, { from: '+86 138****8103', to: '+86 138****8104', trustedDevicesRevoked: 1 });
+    const changed = (await eventsOf(t.s, user.id)).find((e) => e.event === 'factor.added');
+    assert.deepEqual(changed?.details, { factor: 'sms', from: '+86 138****8103', phone: '+86 138****8104', trustedDevicesRevoked: 1, backupCodesIssued: true });
   });
 
   test('unbinding needs a current code and revokes trusted browsers', async () => {
@@ -151,7 +158,7 @@ describe('binding a phone (Settings → Security → Two-step verification)', ()
     assert.equal(res.headers.location, '/settings/security');
     assert.equal(await t.s.phones.load(user.id), undefined);
     assert.equal((await t.s.trusted.list(user.id)).length, 0);
-    assert.ok((await eventsOf(t.s, user.id)).some((e) => e.event === 'phone.unbound'));
+    assert.ok((await eventsOf(t.s, user.id)).some((e) => e.event === 'factor.removed' && e.details?.factor === 'sms'));
   });
 
   test('a user under forced 2FA cannot unbind, only change', async () => {

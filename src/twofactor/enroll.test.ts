@@ -21,7 +21,7 @@ describe('forced two-step verification', () => {
     const res = await c.post('/login', { email: user.email, password: PASSWORD });
     assert.equal(res.headers.location, '/account-security');
     const page = await c.get('/account-security');
-    assert.match(textOf(page.text), /Account security: bind your phone/);
+    assert.match(textOf(page.text), /Account security: set up two-step verification/);
     for (const path of everyPage) {
       const r = await c.get(path);
       assert.equal(r.status, 303, path);
@@ -35,7 +35,8 @@ describe('forced two-step verification', () => {
     await c.get('/account-security');
     await c.post('/account-security/send', { phone: '+8613600136000' });
     const done = await c.post('/account-security/confirm', { code: t.s.lastCode('+8613600136000') });
-    assert.equal(done.headers.location, '/');
+    assert.equal(done.headers.location, '/settings/security/backup-codes/new');
+    assert.match((await c.get(done.headers.location!)).text, /href="\/"/);
     assert.equal((await c.get('/')).status, 200);
     assert.equal((await c.get('/settings/security')).status, 200);
   });

@@ -50,3 +50,17 @@ export async function ageSessions(s: Services, userId: string, ms: number): Prom
   const shift = (field: string) => sql`case when ${sessions.data} #> ${`{auth,${field}}`}::text[] is null then ${sessions.data} else jsonb_set(${sessions.data}, ${`{auth,${field}}`}::text[], to_jsonb((${sessions.data} #>> ${`{auth,${field}}`}::text[])::bigint - ${ms})) end`;
   for (const field of ['since', 'authAt', 'elevatedAt']) await s.db.update(sessions).set({ data: shift(field) }).where(eq(sessions.userId, userId));
 }
+
+/**
+ * addAuthenticator gives a user an authenticator app, as if they had set it
+ * up, with no step used yet, and returns its base32 secret (for totpCode or
+ * oathtool). Written directly: the repository's save always records the
+ * step its confirming code used.
+ */
+export async function addAuthenticator(s: Services, userId: string, name = 'Phone'): Promise<string> {
+  const { totpAuthenticators } = await import('../../src/db/schema/index.ts');
+  const { newTotpSecret } = await import('../../src/twofactor/totp/totp.ts');
+  const secret = newTotpSecret();
+  await s.db.insert(totpAuthenticators).values({ userId, name, secretSealed: s.secrets.seal(secret), lastStep: null });
+  return secret;
+}

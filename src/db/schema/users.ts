@@ -14,6 +14,14 @@ export const users = pgTable(
     // Per-user two-step policy: null follows the global policy.
     require2fa: boolean('require_2fa'),
     locale: text('locale'),
+    // Two-step scopes: a second factor at sign-in, and a fresh one before sensitive actions.
+    loginProtection: boolean('login_protection').notNull().default(true),
+    operationProtection: boolean('operation_protection').notNull().default(true),
+    // The factor the user marked preferred, and the one that last worked; the sign-in page asks for one of them first.
+    preferredFactor: text('preferred_factor'),
+    lastFactor: text('last_factor'),
+    // When a factor was last added, replaced or renewed: two-step status turns "expired" this long after.
+    factorsChangedAt: timestamp('factors_changed_at', { withTimezone: true }),
     passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -7,7 +7,7 @@ import { startApp, type TestApp } from '../../../test/helpers/app.ts';
 import { buildUser, PASSWORD } from '../../../test/helpers/factories.ts';
 import { textOf, type WebClient } from '../../../test/helpers/client.ts';
 import { startFakeTwilio, type FakeTwilio, type FakeTwilioRequest } from '../../../test/fakes/twilio.ts';
-import { auditEvents, smsChallenges } from '../../db/schema/index.ts';
+import { auditEvents, oneTimeCodes } from '../../db/schema/index.ts';
 import { createLogger } from '../../log.ts';
 import { testConfig } from '../../../test/helpers/services.ts';
 import { TwilioSmsSender } from './sender.ts';
@@ -130,7 +130,7 @@ describe('Twilio provider with a sender number', () => {
       assert.equal(early.headers.location, '/login/code');
       assert.match(textOf((await c.get('/login/code')).text), /Please wait \d+ s before asking for another code/);
       assert.equal(w.fake.requests.length, 1, 'an immediate resend is not sent');
-      await w.t.s.db.update(smsChallenges).set({ createdAt: sql`${smsChallenges.createdAt} - interval '61 seconds'` }).where(eq(smsChallenges.userId, user.id));
+      await w.t.s.db.update(oneTimeCodes).set({ createdAt: sql`${oneTimeCodes.createdAt} - interval '61 seconds'` }).where(eq(oneTimeCodes.userId, user.id));
       const resend = await c.post('/login/code/resend');
       assert.equal(resend.status, 303);
       assert.equal(resend.headers.location, '/login/code');
