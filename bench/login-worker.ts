@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
+import { totpCode, TOTP_PERIOD } from '../src/twofactor/totp/totp.ts';
 
 export interface LoginWorkerInput {
   url: string;
@@ -14,6 +15,8 @@ export interface LoginWorkerInput {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /** With authenticator keys (one per address, same order): the second step types the app's code. */
+  secrets?: string[];
 }
 
 export interface LoginWorkerOutput {
@@ -43,10 +46,28 @@ function keepCookies(jar: Map<string, string>, res: Response): void {
 }
 
 let next = 0;
+/** The last time step each account's code was used at: a step is accepted once, so each sign-in takes a later one. */
+const usedStep = new Map<number, number>();
 
-/** signIn runs one complete password sign-in; returns null on success, else what came back. */
+/** nextAccount picks the next account (and, with keys, a step its app accepts now: this one or the next, unused). */
+function nextAccount(): { i: number; step?: number } {
+  for (let tries = 0; tries < input.emails.length; tries++) {
+    const i = next++ % input.emails.length;
+    if (!input.secrets) return { i };
+    const now = Math.floor(Date.now() / 1000 / TOTP_PERIOD);
+    // Not the step before: it may have left the accepted window by the time the code is typed.
+    const step = Math.max(now, (usedStep.get(i) ?? -Infinity) + 1);
+    if (step > now + 1) continue;
+    usedStep.set(i, step);
+    return { i, step };
+  }
+  throw new Error('every account used its codes for this time step: add accounts');
+}
+
+/** signIn runs one complete sign-in (password, and the app's code when keys are given); returns null on success, else what came back. */
 async function signIn(): Promise<string | null> {
-  const email = input.emails[next++ % input.emails.length]!;
+  const { i, step } = nextAccount();
+  const email = input.emails[i]!;
   const jar = new Map<string, string>();
   const page = await fetch(`${input.url}/login`, { redirect: 'manual', headers: { 'accept-language': 'en' } });
   keepCookies(jar, page);
@@ -60,8 +81,24 @@ async function signIn(): Promise<string | null> {
     body: new URLSearchParams({ _csrf: csrf, email, password: input.password }).toString(),
   });
   await res.arrayBuffer();
+  keepCookies(jar, res);
   const location = res.headers.get('location');
-  return res.status === 303 && location === '/' ? null : `POST ${res.status}${location ? ` → ${location}` : ''}`;
+  if (step === undefined) return res.status === 303 && location === '/' ? null : `POST ${res.status}${location ? ` → ${location}` : ''}`;
+  if (res.status !== 303 || location !== '/login/code') return `POST ${res.status}${location ? ` → ${location}` : ''}`;
+  const codePage = await fetch(`${input.url}/login/code`, { redirect: 'manual', headers: { cookie: cookieHeader(jar), 'accept-language': 'en' } });
+  keepCookies(jar, codePage);
+  const token = (await codePage.text()).match(/name="_csrf" value="([^"]+)"/)?.[1];
+  if (codePage.status !== 200 || !token) return `GET /login/code ${codePage.status}`;
+  const code = totpCode(input.secrets![i]!, new Date(step * TOTP_PERIOD * 1000));
+  const done = await fetch(`${input.url}/login/code`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en' },
+    body: new URLSearchParams({ _csrf: token, code }).toString(),
+  });
+  await done.arrayBuffer();
+  const to = done.headers.get('location');
+  return done.status === 303 && to === '/' ? null : `POST /login/code ${done.status}${to ? ` → ${to}` : ''}`;
 }
 
 async function drive(until: number, record: boolean, out: LoginWorkerOutput): Promise<void> {
