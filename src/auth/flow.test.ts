@@ -307,6 +307,22 @@ describe('protection scopes and status', () => {
     assert.equal(r.ok, false);
   });
 
+  test('forged scope and preference fields change nothing the page does not offer', async () => {
+    const user = await buildUser(t.s, { phone: '+8613700137044', require2fa: true });
+    const c = await t.signIn(user.email);
+    await c.get('/settings/security');
+    // The policy forces login protection: posting without the box keeps it on.
+    await c.post('/settings/security/protection', { operation: 'on' });
+    assert.equal((await t.s.users.load(user.id))!.loginProtection, true);
+    // Only a factor the user has may be preferred, and never backup codes.
+    assert.equal((await c.post('/settings/security/preferred', { factor: 'totp' })).status, 400);
+    assert.equal((await c.post('/settings/security/preferred', { factor: 'backup' })).status, 400);
+    assert.ok([400, 413].includes((await c.post('/settings/security/preferred', { factor: 'x'.repeat(100_000) })).status));
+    assert.equal((await t.s.users.load(user.id))!.preferredFactor, null);
+    assert.equal((await c.post('/settings/security/preferred', { factor: 'sms' })).status, 303);
+    assert.equal((await t.s.users.load(user.id))!.preferredFactor, 'sms');
+  });
+
   test('status turns expired when no factor changed for the expiry period, and the page says how to renew', async () => {
     const user = await buildUser(t.s, { phone: '+8613700137041' });
     await t.s.users.update(user.id, { factorsChangedAt: new Date(Date.now() - 181 * 86400_000) });

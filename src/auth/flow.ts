@@ -6,7 +6,7 @@ import type { TrustedDevices } from '../twofactor/trusted.ts';
 import type { Factors } from '../twofactor/factors.ts';
 import type { BackupCodeFactor } from '../twofactor/backup/factor.ts';
 import type { CodePurpose, OneTimeCodes, SendResult } from '../twofactor/codes.ts';
-import { FACTOR_KINDS, isFactorKind, type FactorContext, type FactorInfo, type FactorKind } from '../twofactor/factor.ts';
+import { isFactorKind, type FactorContext, type FactorInfo, type FactorKind } from '../twofactor/factor.ts';
 import type { Regulator } from './regulation.ts';
 import { verifyPassword } from './password.ts';
 import { ELEVATED_TTL_MS, type AuthState, type Proof } from './levels.ts';
@@ -80,12 +80,12 @@ export class SignInFlow {
    */
   async afterPassword(user: User, opts: { trustToken?: string; next?: string; now?: number }): Promise<AfterPassword> {
     const now = opts.now ?? Date.now();
-    const [infos, forced] = await Promise.all([this.d.factors.list(user), this.d.userService.requires2fa(user)]);
-    const usable = infos.filter((i) => i.kind !== 'backup');
+    const [kinds, forced] = await Promise.all([this.d.factors.kinds(user.id), this.d.userService.requires2fa(user)]);
+    const usable = kinds.filter((k) => k !== 'backup');
     if (usable.length && (user.loginProtection || forced)) {
       const device = await this.d.trusted.recognise(user.id, opts.trustToken);
       if (device) return { state: { userId: user.id, level: 'full', since: now, authAt: now }, via: 'trusted_device', device: device.name };
-      const factor = this.firstFactor(user, infos);
+      const factor = this.firstFactor(user, kinds.map((kind) => ({ kind })));
       return { state: { userId: user.id, level: 'pending2fa', since: now, authAt: now, factor, next: opts.next }, via: 'second_step', factor };
     }
     if (!usable.length && forced) return { state: { userId: user.id, level: 'enroll', since: now, authAt: now }, via: 'enroll' };
@@ -93,7 +93,7 @@ export class SignInFlow {
   }
 
   /** firstFactor is what the second step asks for first: the preferred factor, else the last one that worked, else the strongest. */
-  firstFactor(user: User, infos: FactorInfo[]): FactorKind {
+  firstFactor(user: User, infos: ReadonlyArray<{ kind: FactorKind }>): FactorKind {
     const has = (k: string | null): k is FactorKind => isFactorKind(k) && k !== 'backup' && infos.some((i) => i.kind === k);
     if (has(user.preferredFactor)) return user.preferredFactor;
     if (has(user.lastFactor)) return user.lastFactor;
@@ -116,9 +116,12 @@ export class SignInFlow {
    */
   async prove(ctx: ProofContext, kind: FactorKind, input: { code: string; challengeId?: string; purpose: CodePurpose }): Promise<ProofResult> {
     const factor = this.d.factors.get(kind);
-    if (!(await factor.describe(ctx.user))) return { ok: false, reason: 'unavailable' };
-    // A code whose tries are used up says so, rather than "wait": only a new code helps.
-    if (factor.channel && (await this.d.codes.state(input.challengeId)).usedUp) return { ok: false, reason: 'locked' };
+    if (factor.channel) {
+      // A code sent to a phone or address removed since proves nothing; an app or backup code the user no longer has fails by itself.
+      if (!(await factor.describe(ctx.user))) return { ok: false, reason: 'unavailable' };
+      // A code whose tries are used up says so, rather than "wait": only a new code helps.
+      if ((await this.d.codes.state(input.challengeId)).usedUp) return { ok: false, reason: 'locked' };
+    }
     const device = factor.channel ? `code:${input.challengeId ?? 'none'}` : ctx.device;
     const outcome = await this.d.regulator.regulated({ kind, account: ctx.user.email, ip: ctx.origin.ip, device }, () => factor.verify(ctx, input));
     if (!outcome.allowed) {
@@ -131,8 +134,9 @@ export class SignInFlow {
       if (check.reason !== 'wrong' || check.triesLeft !== undefined) return check;
       return { ok: false, reason: 'wrong', triesLeft: await this.triesLeft(ctx, kind) };
     }
-    if (kind !== 'backup') await this.d.users.update(ctx.user.id, { lastFactor: kind });
-    else await this.backupUsed(ctx);
+    if (input.purpose === 'stepup') await this.d.audit.record({ event: 'stepup.ok', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin, details: { method: kind } });
+    if (kind === 'backup') await this.backupUsed(ctx);
+    else if (ctx.user.lastFactor !== kind) await this.d.users.update(ctx.user.id, { lastFactor: kind });
     return { ok: true };
   }
 
@@ -214,8 +218,7 @@ export class SignInFlow {
   /** mayRemove tells whether removing one factor would leave the user without one while the policy forces two-step. */
   async mayRemove(user: User, kind: FactorKind): Promise<boolean> {
     if (!(await this.d.userService.requires2fa(user))) return true;
-    const others = (await this.d.factors.list(user)).filter((i) => i.kind !== kind && i.kind !== 'backup');
-    return others.length > 0;
+    return (await this.d.factors.kinds(user.id)).some((k) => k !== kind && k !== 'backup');
   }
 
   /**
@@ -269,9 +272,4 @@ export class SignInFlow {
     const left = await this.d.backup.remaining(ctx.user.id);
     await this.d.audit.record({ event: 'backup_code.used', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin, details: { left, trustedDevicesRevoked: revoked } });
   }
-}
-
-/** kindsOf lists the kinds in `infos`, strongest first. */
-export function kindsOf(infos: FactorInfo[]): FactorKind[] {
-  return FACTOR_KINDS.filter((k) => infos.some((i) => i.kind === k));
 }

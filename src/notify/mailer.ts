@@ -1,6 +1,6 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config/schema.ts';
-import { smtpTls } from '../webmail/backend-tls.ts';
+import { relayTransport } from '../webmail/smtp.ts';
 
 /** A message Postern writes itself: a code, a security notice. */
 export interface OwnMessage {
@@ -23,19 +23,7 @@ export class RelayMailer implements Mailer {
   private readonly from: { name: string; address: string };
 
   constructor(config: Config) {
-    const tls = smtpTls(config);
-    this.transport = nodemailer.createTransport({
-      host: config.SMTP_HOST,
-      port: config.SMTP_PORT,
-      secure: tls.secure,
-      requireTLS: tls.requireStarttls,
-      tls: tls.tls,
-      auth: config.SMTP_USER ? { user: config.SMTP_USER, pass: config.SMTP_PASSWORD ?? '' } : undefined,
-      // Someone is waiting on the page for this code.
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 20_000,
-    });
+    this.transport = relayTransport(config, 20_000);
     const host = config.PUBLIC_URL ? new URL(config.PUBLIC_URL).hostname : 'localhost';
     this.from = { name: config.SERVICE_NAME, address: config.MAIL_FROM ?? `no-reply@${host}` };
   }

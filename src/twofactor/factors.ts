@@ -31,17 +31,20 @@ export class Factors {
     return infos.filter((i): i is FactorInfo => i !== null);
   }
 
-  /**
-   * hasAny tells, in one query, whether the user has a factor that proves
-   * them on its own (an authenticator, a phone, a recovery address). Backup
-   * codes only stand in for those, so they do not count.
-   */
-  async hasAny(userId: string): Promise<boolean> {
+  /** kinds tells, in one query, which kinds of factor the user has (backup codes: any left), strongest first. */
+  async kinds(userId: string): Promise<FactorKind[]> {
     const result = await this.db.execute(sql`select
-      exists(select 1 from totp_authenticators where user_id = ${userId})
-      or exists(select 1 from sms_phones where user_id = ${userId})
-      or exists(select 1 from recovery_emails where user_id = ${userId}) as has`);
-    return !!(result as unknown as { rows: Array<{ has: boolean }> }).rows[0]?.has;
+      exists(select 1 from totp_authenticators where user_id = ${userId}) as totp,
+      exists(select 1 from sms_phones where user_id = ${userId}) as sms,
+      exists(select 1 from recovery_emails where user_id = ${userId}) as email,
+      exists(select 1 from backup_codes where user_id = ${userId} and used_at is null) as backup`);
+    const row = (result as unknown as { rows: Array<Record<FactorKind, boolean>> }).rows[0];
+    return FACTOR_KINDS.filter((k) => this.byKind.has(k) && row?.[k]);
+  }
+
+  /** hasAny tells whether the user has a factor that proves them on its own; backup codes only stand in for those. */
+  async hasAny(userId: string): Promise<boolean> {
+    return (await this.kinds(userId)).some((k) => k !== 'backup');
   }
 
   /** removeAll deletes every factor of the user and their backup codes, in one transaction; returns how many factors there were. */

@@ -1,6 +1,6 @@
 import type { User } from '../../users/repo.ts';
 import type { Factor, FactorCheck, FactorContext, FactorInfo } from '../factor.ts';
-import { BACKUP_CODE_COUNT, hashBackupCode, newBackupCodes, normalizeBackupCode } from './codes.ts';
+import { hashBackupCode, newBackupCodes, normalizeBackupCode } from './codes.ts';
 import type { BackupCodeRepo } from './repo.ts';
 
 /**
@@ -47,6 +47,4 @@ export class BackupCodeFactor implements Factor {
   deleteAll(userId: string): Promise<void> {
     return this.repo.deleteAll(userId);
   }
-
-  static readonly COUNT = BACKUP_CODE_COUNT;
 }

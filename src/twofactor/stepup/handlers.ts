@@ -79,7 +79,6 @@ export function stepUpHandlers(s: Services) {
       let result;
       if (opts.factor) {
         result = await s.flow.prove(ctx, opts.factor, { code: form.data.code ?? '', challengeId: pendingStepUp(req, opts.factor)?.challengeId, purpose: 'stepup' });
-        if (result.ok) await s.audit.record({ event: 'stepup.ok', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin, details: { method: opts.factor } });
       } else {
         result = await s.flow.stepUpWithPassword(ctx, form.data.password ?? '');
       }
