@@ -17,8 +17,9 @@ import { passwordLogins, totpLogins } from './login.ts';
 import { loginPage } from './login-page.ts';
 import { webmail } from './webmail.ts';
 import { imapThroughProxy, mailCheckFirst, mailCheckRepeat } from './mail-logins.ts';
+import { adminConsole } from './admin.ts';
 
-const benches: Bench[] = [loginPage, passwordLogins, totpLogins, argon2Verify, mailCheckRepeat, mailCheckFirst, imapThroughProxy, webmail];
+const benches: Bench[] = [loginPage, passwordLogins, totpLogins, argon2Verify, mailCheckRepeat, mailCheckFirst, imapThroughProxy, webmail, adminConsole];
 
 /** Sign-ins should cost little more than their one argon2 verification. */
 const RATIO_TARGET = 0.8;

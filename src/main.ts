@@ -7,6 +7,7 @@ import { createLogger } from './log.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp } from './http/app.ts';
 import { createMailauthApp } from './http/mailauth-app.ts';
+import { AuditRetention } from './audit/retention.ts';
 
 /** main wires config → store → services → app → listen, and shuts down cleanly on a signal. */
 async function main(): Promise<void> {
@@ -34,6 +35,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = createApp(services);
+  // Security notices queued while Postern was down go out now, then every few seconds.
+  services.notices.start();
+  // Old audit events and spent sign-in attempts are deleted once a day, by one node at a time.
+  const retention = new AuditRetention({ store: services.store, days: config.AUDIT_RETENTION_DAYS, log });
+  retention.start();
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const { port } = server.address() as AddressInfo;
     const url = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
@@ -53,6 +59,8 @@ async function main(): Promise<void> {
     mailauth?.close();
     // Log pooled IMAP sessions out rather than leaving them for Dovecot to time out.
     await services.mail.close();
+    await services.notices.stop();
+    await retention.stop();
     await services.audit.flush();
     await services.store.close();
     process.exit(0);

@@ -17,6 +17,9 @@ import { TrustedDevices } from './twofactor/trusted.ts';
 import { SmsFactor } from './twofactor/sms/factor.ts';
 import { TotpRepo } from './twofactor/totp/repo.ts';
 import { TotpFactor } from './twofactor/totp/factor.ts';
+import { HardwareTokenRepo } from './twofactor/hardware/repo.ts';
+import { HardwareFactor } from './twofactor/hardware/factor.ts';
+import { HardwareTokens } from './twofactor/hardware/service.ts';
 import { BackupCodeRepo } from './twofactor/backup/repo.ts';
 import { BackupCodeFactor } from './twofactor/backup/factor.ts';
 import { RecoveryEmails } from './twofactor/email/repo.ts';
@@ -25,7 +28,11 @@ import { Factors } from './twofactor/factors.ts';
 import { SignInFlow } from './auth/flow.ts';
 import { loadOrCreateSecretsKey, SecretBox } from './crypto/secret-box.ts';
 import { RelayMailer, type Mailer } from './notify/mailer.ts';
+import { Notices } from './notify/notices.ts';
 import { PasswordLogin } from './auth/login.ts';
+import { AccessPasses } from './auth/access-pass.ts';
+import { AdminUsers } from './admin/users/service.ts';
+import { UserDirectory } from './admin/users/directory.ts';
 import { DeviceCookies } from './auth/device-cookie.ts';
 import { AppPasswordRepo } from './apppasswords/repo.ts';
 import { AppPasswords } from './apppasswords/service.ts';
@@ -50,6 +57,8 @@ export interface Services {
   phones: Phones;
   sms: SmsSender;
   mailer: Mailer;
+  /** The outbox of security notices mailed to users; main.ts runs its worker. */
+  notices: Notices;
   codes: OneTimeCodes;
   trusted: TrustedDevices;
   /** The second factors, one per kind, and the set of them. */
@@ -61,6 +70,13 @@ export interface Services {
   factors: Factors;
   /** Every move of a session between its states (auth/flow.ts). */
   flow: SignInFlow;
+  /** Hardware tokens: the administrators' inventory, and binding one as a second factor. */
+  hardwareTokens: HardwareTokens;
+  /** Temporary access passes administrators issue for a lost second factor. */
+  passes: AccessPasses;
+  /** The administration console's accounts: the directory it lists, and what an administrator may do to an account. */
+  directory: UserDirectory;
+  adminUsers: AdminUsers;
   passwordLogin: PasswordLogin;
   /** Signed device cookies: a browser that signed in before keeps its own throttling count. */
   deviceCookies: DeviceCookies;
@@ -95,15 +111,20 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   const deviceCookies = new DeviceCookies(sessionSecret);
   const phones = new Phones(db);
   const appPasswords = new AppPasswords(new AppPasswordRepo(db), audit);
-  const userService = new UserService(users, audit);
-  const trusted = new TrustedDevices(db, config.TRUSTED_DEVICE_DAYS);
+  const userService = new UserService(users, audit, { trustedDeviceDays: config.TRUSTED_DEVICE_DAYS });
+  const trusted = new TrustedDevices(db, async () => (await userService.policy()).trustedDeviceDays);
   const smsFactor = new SmsFactor(codes, audit, phones, sms, config.SERVICE_NAME);
   const totp = new TotpRepo(db);
   const backup = new BackupCodeFactor(new BackupCodeRepo(db), createHmac('sha256', sessionSecret).update('postern backup codes').digest());
   const recoveryEmails = new RecoveryEmails(db);
+  // Security notices are derived from the audit log here, and nowhere else.
+  const notices = new Notices({ db, audit, users, recoveryEmails, mailer, log, service: config.SERVICE_NAME, publicUrl: config.PUBLIC_URL });
+  audit.subscribe((event) => notices.enqueue(event));
   const emailFactor = new EmailFactor(codes, audit, recoveryEmails, mailer, config.SERVICE_NAME);
-  const factors = new Factors(db, [new TotpFactor(totp, secrets), smsFactor, emailFactor, backup]);
-  const flow = new SignInFlow({ config, users, userService, factors, backup, regulator, codes, trusted, audit });
+  const hardwareRepo = new HardwareTokenRepo(db);
+  const factors = new Factors(db, [new TotpFactor(totp, secrets), new HardwareFactor(hardwareRepo, secrets), smsFactor, emailFactor, backup]);
+  const passes = new AccessPasses(db, createHmac('sha256', sessionSecret).update('postern access passes').digest());
+  const flow = new SignInFlow({ config, users, userService, factors, backup, regulator, codes, trusted, audit, passes });
   const mailAuth = new MailAuthenticator({
     users,
     hasFactor: (user) => factors.hasAny(user.id),
@@ -111,13 +132,18 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     regulator,
     audit,
     requires2fa: (user) => userService.requires2fa(user),
-    mainPasswordAllowed: async () => (await users.loadSetting('mail_main_password')) !== 'off',
+    mainPasswordAllowed: async () => (await userService.policy()).mailMainPassword,
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
   });
-  await store.listen('postern_credentials', (payload) => mailAuth.credentialsChanged(payload), (live, closed) => {
+  await store.listen('postern_credentials', (payload) => {
+    // '*' is a change of the settings table: the policy too.
+    if (payload === '*') userService.policyChanged();
+    mailAuth.credentialsChanged(payload);
+  }, (live, closed) => {
     mailAuth.notificationsLive(live);
     if (!live && !closed) log.warn('credential change notifications lost; mail logins are checked without the cache until they resume');
   });
+  const sessions = new DbSessionStore(db, createHmac('sha256', sessionSecret).update('postern session ids').digest());
   return {
     config,
     log,
@@ -126,13 +152,14 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     sessionSecret,
     audit,
     regulator,
-    sessions: new DbSessionStore(db, createHmac('sha256', sessionSecret).update('postern session ids').digest()),
+    sessions,
     users,
     userService,
     secrets,
     phones,
     sms,
     mailer,
+    notices,
     codes,
     trusted,
     smsFactor,
@@ -142,6 +169,10 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     emailFactor,
     factors,
     flow,
+    hardwareTokens: new HardwareTokens({ repo: hardwareRepo, secrets, users, regulator, audit, flow }),
+    passes,
+    directory: new UserDirectory(db),
+    adminUsers: new AdminUsers({ users, userService, sessions, trusted, appPasswords, factors, passes, audit }),
     passwordLogin: new PasswordLogin(users, regulator, audit, deviceCookies),
     deviceCookies,
     appPasswords,

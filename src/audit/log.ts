@@ -39,7 +39,21 @@ export type AuditEventName =
   | 'device.revoked_all'
   | 'password.changed'
   | 'policy.changed'
+  | 'audit.exported'
   | 'user.created'
+  | 'user.imported'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'password.reset'
+  | 'sessions.ended'
+  | 'access_pass.issued'
+  | 'access_pass.used'
+  | 'access_pass.revoked'
+  | 'factors.reset'
+  | 'token.imported'
+  | 'token.bound'
+  | 'token.revoked'
+  | 'notice.retried'
   | 'apppassword.created'
   | 'apppassword.revoked'
   | 'apppassword.revoked_all'
@@ -63,6 +77,15 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/** RecordedEvent is an event as written: its row id and what was recorded. */
+export interface RecordedEvent {
+  id: number;
+  entry: AuditEntry;
+}
+
+/** AuditSubscriber hears of each event written by record(); it may be async and is awaited. */
+export type AuditSubscriber = (event: RecordedEvent) => unknown;
+
 const FLUSH_EVERY_MS = 20;
 const FLUSH_AT = 100;
 
@@ -83,14 +106,36 @@ export class AuditLog {
   private queue: ReturnType<typeof row>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly subscribers: AuditSubscriber[] = [];
 
   constructor(
     private readonly db: Db,
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  async record(entry: AuditEntry): Promise<void> {
-    await this.db.insert(auditEvents).values(row(entry));
+  /**
+   * record writes one event and returns its row id, after handing it to the
+   * subscribers: a subscriber's failure goes to the log, never to the action.
+   */
+  async record(entry: AuditEntry): Promise<number> {
+    const [written] = await this.db.insert(auditEvents).values(row(entry)).returning({ id: auditEvents.id });
+    const id = written!.id;
+    for (const subscriber of this.subscribers) {
+      try {
+        await subscriber({ id, entry });
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    return id;
+  }
+
+  /**
+   * subscribe hears of every event record() writes (security notices are
+   * derived here); recordSoon's high-rate sign-in lines are not announced.
+   */
+  subscribe(subscriber: AuditSubscriber): void {
+    this.subscribers.push(subscriber);
   }
 
   /**

@@ -8,13 +8,14 @@ import type { BackupCodeFactor } from '../twofactor/backup/factor.ts';
 import type { CodePurpose, OneTimeCodes, SendResult } from '../twofactor/codes.ts';
 import { isFactorKind, type FactorContext, type FactorInfo, type FactorKind } from '../twofactor/factor.ts';
 import type { Regulator } from './regulation.ts';
+import type { AccessPasses } from './access-pass.ts';
 import { verifyPassword } from './password.ts';
 import { ELEVATED_TTL_MS, type AuthState, type Proof } from './levels.ts';
 
 /** Where a sign-in goes once the password was right. */
 export type AfterPassword =
   | { state: AuthState; via: 'password' | 'trusted_device'; device?: string }
-  | { state: AuthState; via: 'second_step'; factor: FactorKind }
+  | { state: AuthState; via: 'second_step'; factor: FactorKind; pass: boolean }
   | { state: AuthState; via: 'enroll' };
 
 /** The outcome of one check of a second factor (or the password at step-up). */
@@ -46,6 +47,7 @@ export interface FlowDeps {
   codes: OneTimeCodes;
   trusted: TrustedDevices;
   audit: AuditLog;
+  passes: AccessPasses;
 }
 
 /**
@@ -80,16 +82,25 @@ export class SignInFlow {
    */
   async afterPassword(user: User, opts: { trustToken?: string; next?: string; now?: number }): Promise<AfterPassword> {
     const now = opts.now ?? Date.now();
-    const [kinds, forced] = await Promise.all([this.d.factors.kinds(user.id), this.d.userService.requires2fa(user)]);
+    const [{ kinds, pass }, enrolment] = await Promise.all([this.d.factors.atSignIn(user.id, new Date(now)), this.d.userService.enrolment(user, now)]);
+    const forced = enrolment.forced;
     const usable = kinds.filter((k) => k !== 'backup');
     if (usable.length && (user.loginProtection || forced)) {
-      const device = await this.d.trusted.recognise(user.id, opts.trustToken);
+      // A pass means the factors are lost: a browser trusted under them is not asked about.
+      const device = pass ? undefined : await this.d.trusted.recognise(user.id, opts.trustToken);
       if (device) return { state: { userId: user.id, level: 'full', since: now, authAt: now }, via: 'trusted_device', device: device.name };
       const factor = this.firstFactor(user, kinds.map((kind) => ({ kind })));
-      return { state: { userId: user.id, level: 'pending2fa', since: now, authAt: now, factor, next: opts.next }, via: 'second_step', factor };
+      const state: AuthState = { userId: user.id, level: 'pending2fa', since: now, authAt: now, factor, next: opts.next, ...(pass ? { passOffered: true } : {}) };
+      return { state, via: 'second_step', factor, pass: !!pass };
     }
-    if (!usable.length && forced) return { state: { userId: user.id, level: 'enroll', since: now, authAt: now }, via: 'enroll' };
+    if (!usable.length && forced) return { state: { userId: user.id, level: 'enroll', since: now, authAt: now, ...(enrolment.graceUntil ? { graceUntil: enrolment.graceUntil } : {}) }, via: 'enroll' };
     return { state: { userId: user.id, level: 'full', since: now, authAt: now }, via: 'password' };
+  }
+
+  /** postponed is the state of a user who put enrolment off during the policy's grace period, or undefined once it is over. */
+  postponed(state: AuthState, now = Date.now()): AuthState | undefined {
+    if (state.level !== 'enroll' || !state.graceUntil || state.graceUntil <= now || state.replacing) return undefined;
+    return { userId: state.userId, level: 'full', since: now, authAt: state.authAt, graceUntil: state.graceUntil, next: state.next };
   }
 
   /** firstFactor is what the second step asks for first: the preferred factor, else the last one that worked, else the strongest. */
@@ -138,6 +149,28 @@ export class SignInFlow {
     if (kind === 'backup') await this.backupUsed(ctx);
     else if (ctx.user.lastFactor !== kind) await this.d.users.update(ctx.user.id, { lastFactor: kind });
     return { ok: true };
+  }
+
+  /**
+   * provePass checks an administrator's access pass at the second step,
+   * through the regulator under its own count. A right one is used up and
+   * holds the session for enrolment: the user sets up a new factor before
+   * anything else, and the factors from before the pass go once it is in.
+   */
+  async provePass(ctx: ProofContext, state: AuthState, code: string, now = Date.now()): Promise<{ ok: true; state: AuthState } | Exclude<ProofResult, { ok: true }>> {
+    const outcome = await this.d.regulator.regulated({ kind: 'pass', account: ctx.user.email, ip: ctx.origin.ip, device: ctx.device }, async () => ({
+      ok: await this.d.passes.use(ctx.user.id, code, new Date(now)),
+    }));
+    if (!outcome.allowed) {
+      await this.d.audit.record({ event: 'login.throttled', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin, details: { step: 'pass' } });
+      return { ok: false, reason: 'throttled', retryAfterSeconds: outcome.retryAfterSeconds };
+    }
+    if (!outcome.result.ok) {
+      await this.d.audit.record({ event: 'login.code_failed', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin, details: { factor: 'pass', reason: 'wrong' } });
+      return { ok: false, reason: 'wrong', triesLeft: Math.max(0, this.d.regulator.freeFailures - (await this.d.regulator.consecutiveFailures({ kind: 'pass', account: ctx.user.email, ip: ctx.origin.ip, device: ctx.device })).n) };
+    }
+    await this.d.audit.record({ event: 'access_pass.used', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin });
+    return { ok: true, state: { userId: state.userId, level: 'enroll', since: now, authAt: state.authAt, replacing: now, next: state.next } };
   }
 
   /** triesLeft is how many wrong codes of this kind the client may still make before waits begin (authenticator, backup codes). */
@@ -209,9 +242,10 @@ export class SignInFlow {
   async factorAdded(ctx: FactorContext, state: AuthState, kind: FactorKind, details: Record<string, unknown>, now = Date.now()): Promise<{ state: AuthState; backupCodes?: string[] }> {
     const user = ctx.user;
     await this.d.users.update(user.id, { factorsChangedAt: new Date(now) });
+    if (state.level === 'enroll' && state.replacing) await this.replaced(ctx, new Date(state.replacing));
     const backupCodes = (await this.d.backup.exists(user.id)) ? undefined : await this.d.backup.issue(user.id);
     await this.d.audit.record({ event: 'factor.added', userId: user.id, account: user.email, origin: ctx.origin, details: { factor: kind, ...details, backupCodesIssued: !!backupCodes } });
-    const next: AuthState = state.level === 'enroll' ? { userId: user.id, level: 'full', since: now, authAt: state.authAt } : { ...state, challengeId: undefined };
+    const next: AuthState = state.level === 'enroll' ? { userId: user.id, level: 'full', since: now, authAt: state.authAt } : { ...state, challengeId: undefined, graceUntil: undefined };
     return { state: next, backupCodes };
   }
 
@@ -260,6 +294,13 @@ export class SignInFlow {
     if (!(await this.hasFactor(user))) return 'off';
     const changed = user.factorsChangedAt?.getTime();
     return changed !== undefined && now - changed > this.d.config.TWOFACTOR_EXPIRY_DAYS * 86400_000 ? 'expired' : 'on';
+  }
+
+  /** replaced removes what a sign-in with an access pass stood in for: the older factors, backup codes and trusted browsers. */
+  private async replaced(ctx: FactorContext, before: Date): Promise<void> {
+    const removed = await this.d.factors.removeBefore(ctx.user.id, before);
+    const revoked = await this.d.trusted.revokeAll(ctx.user.id);
+    await this.d.audit.record({ event: 'factors.reset', userId: ctx.user.id, account: ctx.user.email, origin: ctx.origin, details: { reason: 'access_pass', factorsRemoved: removed, trustedDevicesRevoked: revoked } });
   }
 
   /**

@@ -9,7 +9,7 @@ import { sessionCookieName } from '../http/session.ts';
 import { badRequest } from '../http/errors.ts';
 import { factorContext, proofError, proofStatus, stepModel } from '../http/second-step.ts';
 import type { AuthState } from './levels.ts';
-import { codeForm, loginForm, methodForm, passwordChangeForm } from './schema.ts';
+import { codeForm, loginForm, methodForm, passForm, passwordChangeForm } from './schema.ts';
 import { checkNewPassword, hashPassword } from './password.ts';
 
 /** authHandlers are the sign-in, second-step, sign-out and password pages. */
@@ -28,7 +28,8 @@ export function authHandlers(s: Services) {
   /** signIn finishes a login with the state the flow decided: a new session id, and the audit line; it returns where to go. */
   const signIn = async (req: Request, user: User, state: AuthState, via: string, next?: string) => {
     await regenerate(req);
-    req.session.auth = state;
+    // A temporary password was just typed: it counts as the fresh check the password page asks for.
+    req.session.auth = user.mustChangePassword && via === 'password' ? { ...state, elevatedAt: Date.now(), elevatedWith: 'password' } : state;
     s.audit.recordSoon({ event: 'login.ok', userId: user.id, account: user.email, origin: originOf(req), details: { via } });
     return safeNext(next);
   };
@@ -39,7 +40,7 @@ export function authHandlers(s: Services) {
     // The factor asked for was removed meanwhile: fall back to what is left.
     if (!infos.some((i) => i.kind === auth.factor)) auth.factor = s.flow.firstFactor(req.user!, infos);
     const model = await stepModel(s, req, infos, auth.factor!, auth.challengeId);
-    res.status(status).render('auth/code', { ...model, error, days: s.config.TRUSTED_DEVICE_DAYS });
+    res.status(status).render('auth/code', { ...model, error, days: (await s.userService.policy()).trustedDeviceDays, passOffered: !!auth.passOffered });
   };
 
   return {
@@ -76,6 +77,8 @@ export function authHandlers(s: Services) {
       await regenerate(req);
       req.session.auth = decision.state;
       if (decision.via === 'enroll') return res.redirect(303, '/account-security');
+      // An administrator's access pass means the factors are lost: ask for it first, and send nothing.
+      if (decision.via === 'second_step' && decision.pass) return res.redirect(303, '/login/pass');
       // Only a factor that sends codes sends one now: a user whose first factor is the app never spends a text.
       await sendLoginCode(req, user);
       res.redirect(303, '/login/code');
@@ -103,6 +106,29 @@ export function authHandlers(s: Services) {
         await s.audit.record({ event: 'device.trusted', userId: user.id, account: user.email, origin, details: { device: device.name, expires: device.expiresAt.toISOString() } });
       }
       res.redirect(303, target);
+    },
+
+    showPass(req: Request, res: Response) {
+      if (!req.session.auth!.passOffered) return res.redirect(303, '/login/code');
+      res.render('auth/pass', { error: null });
+    },
+
+    /** verifyPass takes an administrator's access pass: once, and only to set up a new factor, which replaces the old ones. */
+    async verifyPass(req: Request, res: Response) {
+      const auth = req.session.auth!;
+      if (!auth.passOffered) return res.redirect(303, '/login/code');
+      const form = passForm.safeParse(req.body ?? {});
+      if (!form.success) return res.status(400).render('auth/pass', { error: req.t('pass.failed') });
+      const result = await s.flow.provePass(factorContext(req, s), auth, form.data.code);
+      if (!result.ok) {
+        if (result.reason === 'throttled') res.set('Retry-After', String(result.retryAfterSeconds));
+        const error = result.reason === 'wrong' ? `${req.t('pass.failed')} ${req.t('code.tries_left', { count: result.triesLeft ?? 0 })}` : proofError(req, result);
+        return res.status(proofStatus(result)).render('auth/pass', { error });
+      }
+      await regenerate(req);
+      req.session.auth = result.state;
+      flash(req, 'ok', 'pass.accepted');
+      res.redirect(303, '/account-security');
     },
 
     async resendCode(req: Request, res: Response) {
@@ -139,20 +165,20 @@ export function authHandlers(s: Services) {
       res.redirect(303, '/login');
     },
 
-    showPassword(_req: Request, res: Response) {
-      res.render('settings/password', { error: null });
+    showPassword(req: Request, res: Response) {
+      res.render('settings/password', { error: null, mustChange: req.user!.mustChangePassword });
     },
 
     async changePassword(req: Request, res: Response) {
       const user = req.user!;
       const form = passwordChangeForm.safeParse(req.body ?? {});
-      if (!form.success) return res.status(400).render('settings/password', { error: req.t('error.bad_request') });
+      if (!form.success) return res.status(400).render('settings/password', { mustChange: user.mustChangePassword, error: req.t('error.bad_request') });
       if (form.data.password !== form.data.confirm) {
-        return res.status(400).render('settings/password', { error: req.t('password.mismatch') });
+        return res.status(400).render('settings/password', { mustChange: user.mustChangePassword, error: req.t('password.mismatch') });
       }
       const problem = checkNewPassword(form.data.password, user.email);
-      if (problem) return res.status(400).render('settings/password', { error: req.t(problem) });
-      await s.users.update(user.id, { passwordHash: await hashPassword(form.data.password), passwordChangedAt: new Date() });
+      if (problem) return res.status(400).render('settings/password', { mustChange: user.mustChangePassword, error: req.t(problem) });
+      await s.users.update(user.id, { passwordHash: await hashPassword(form.data.password), passwordChangedAt: new Date(), mustChangePassword: false });
       const revoked = await s.trusted.revokeAll(user.id);
       const origin = originOf(req);
       await s.appPasswords.revokeAll(user, origin, 'password_changed');

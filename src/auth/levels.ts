@@ -25,6 +25,12 @@ export interface AuthState {
   challengeId?: string;
   /** Where to go once signed in. */
   next?: string;
+  /** The administrator's access pass may stand in for the second factor of this sign-in. */
+  passOffered?: boolean;
+  /** Until when (ms) a user the policy newly forces may put enrolment off. */
+  graceUntil?: number;
+  /** Held for enrolment after an access pass (ms it was used): the factors set up before it go once a new one is in. */
+  replacing?: number;
 }
 
 /** What a fresh check was made with. */

@@ -4,7 +4,7 @@ import { authAttempts } from '../db/schema/index.ts';
 import type { FactorKind } from '../twofactor/factor.ts';
 
 /** The things Postern throttles separately: each authenticator, and each kind of second factor, has its own count. */
-export type AttemptKind = 'password' | 'stepup' | 'mail' | FactorKind;
+export type AttemptKind = 'password' | 'stepup' | 'mail' | 'pass' | FactorKind;
 
 export interface RegulationRules {
   /** Consecutive failures per account (or per known device) allowed before waits begin. */

@@ -32,3 +32,8 @@ export const methodForm = z.object({
   // One of the user's factor kinds.
   factor: z.enum(FACTOR_KINDS),
 });
+
+/** passForm: an administrator's temporary access pass at the second step. */
+export const passForm = z.object({
+  code: z.string().min(1).max(64),
+});

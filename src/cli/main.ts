@@ -7,6 +7,7 @@ import { createServices, type Services } from '../services.ts';
 import { UserError } from '../users/service.ts';
 import { translate } from '../i18n/index.ts';
 import { describeError } from '../log-redact.ts';
+import { tokensCommand, TOKENS_USAGE } from '../twofactor/hardware/cli.ts';
 
 const USAGE = `Usage: postern <command>
 
@@ -19,6 +20,7 @@ const USAGE = `Usage: postern <command>
   policy mail-main-password <on|off>
                           whether users without two-step verification may use
                           their main password in mail apps (default on)
+${TOKENS_USAGE}
 
 The database is the one the server uses (DATABASE_URL, or the embedded one
 under DATA_DIR). With the embedded database, stop the server first.`;
@@ -80,6 +82,13 @@ async function run(s: Services, argv: string[]): Promise<void> {
         : 'Mail apps now need a client-specific password for everyone.',
     );
     return;
+  }
+  if (group === 'tokens') {
+    const status = await tokensCommand(s, verb, arg);
+    if (status !== undefined) {
+      process.exitCode = status;
+      return;
+    }
   }
   throw new UsageError(values.help ? '' : 'Unknown command.');
 }

@@ -115,6 +115,9 @@ export const configSchema = z
     // Sender of Postern's own mail (email codes, security notices); default no-reply@ the public host.
     MAIL_FROM: z.email().optional(),
 
+    // Audit log: events older than this many days are deleted once a day.
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+
     // Logging
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })

@@ -82,6 +82,10 @@ export function authMiddleware(s: Services) {
     // Signed-in pages must not come back from the browser cache after signing out.
     res.set('Cache-Control', 'no-store');
     res.locals.authLevel = auth.level;
+    res.locals.allowedFactors = (await s.userService.policy(now)).allowedFactors;
+    // Enrolment put off during the policy's grace period: every page says how long is left.
+    res.locals.graceDaysLeft = auth.graceUntil && auth.level === 'full' ? Math.max(1, Math.ceil((auth.graceUntil - now) / 86400_000)) : 0;
+    res.locals.graceUntil = auth.level === 'enroll' && auth.graceUntil && auth.graceUntil > now && !auth.replacing ? auth.graceUntil : 0;
     next();
   };
 }

@@ -3,6 +3,8 @@ import { hasMailauthSecret } from '../mailauth/secret-header.ts';
 import { MAIL_MESSAGES } from '../mailauth/authenticate.ts';
 import type { Need, SignInFlow } from '../auth/flow.ts';
 import { holdForm } from './held-form.ts';
+import type { UserService } from '../users/service.ts';
+import type { PolicyFactor } from '../users/policy.ts';
 import { allows, type Action } from '../sharing/policy.ts';
 import type { MailboxAccess, Sharing } from '../sharing/service.ts';
 import { ownerParams } from '../webmail/schema.ts';
@@ -31,18 +33,26 @@ export const enroll: RequestHandler = (req, res, next) => {
   res.redirect(303, req.session.auth?.level === 'full' ? '/settings/security' : '/login');
 };
 
+/** The pages a user with a temporary password reaches: the password page and the check it may ask for. */
+const MUST_CHANGE_ALLOWED = ['/settings/password', '/settings/security/verify', '/settings/security/continue'];
+
 /**
  * session admits signed-in users. Every other state is sent where it
  * belongs, so a forced-2FA user reaches nothing but the enrolment page.
  */
 export const session: RequestHandler = (req, res, next) => {
   const level = req.user ? req.session.auth?.level : undefined;
+  // A temporary password from an administrator is changed before anything else.
+  if (level === 'full' && req.user!.mustChangePassword && !MUST_CHANGE_ALLOWED.some((p) => req.path.startsWith(p))) return res.redirect(303, '/settings/password');
   if (level === 'full') return next();
   if (level === 'enroll') return res.redirect(303, '/account-security');
   if (level === 'pending2fa') return res.redirect(303, '/login/code');
   if (req.method === 'GET' && req.accepts('html')) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   res.redirect(303, '/login');
 };
+
+/** The page a step-up returns to: a path, or one made from the request (the page of the account an action is about). */
+type Page = string | ((req: Request) => string);
 
 /**
  * stepUp makes the guards of operation protection: `need` is what the action
@@ -52,17 +62,34 @@ export const session: RequestHandler = (req, res, next) => {
  * (for a POST, the page its form is on; browsers send no Referer here, by
  * policy); the form it posted is held and offered again once verified.
  */
-export function stepUp(flow: SignInFlow, need: Need): (page?: string) => RequestHandler[] {
+export function stepUp(flow: SignInFlow, need: Need): (page?: Page) => RequestHandler[] {
   return (page) => [
     session,
     named(`elevated:${need}`, async (req: Request, res: Response, next: NextFunction) => {
       if (flow.isFresh(req.session.auth, await flow.proofNeeded(req.user!, need))) return next();
-      const back = page ?? (req.method === 'GET' ? req.originalUrl : req.path);
+      const back = (typeof page === 'function' ? page(req) : page) ?? (req.method === 'GET' ? req.originalUrl : req.path);
       if (req.method === 'POST') holdForm(req, back);
       res.redirect(303, `/settings/security/verify?${new URLSearchParams({ next: back, need })}`);
     }),
   ];
 }
+
+/**
+ * adminGuard makes the guard of the administration console: a signed-in
+ * administrator (anyone else gets 403, not a redirect loop) who proved a
+ * second factor (or the password, while they have none) in the last ten
+ * minutes, whatever their own protection settings; otherwise the verify
+ * page, then back to `page` with a posted form held.
+ */
+export function adminGuard(flow: SignInFlow): (page?: Page) => RequestHandler[] {
+  const fresh = stepUp(flow, 'factors');
+  return (page) => [session, isAdmin, ...fresh(page).slice(1)];
+}
+
+const isAdmin = named('admin', (req, _res, next) => {
+  if (!req.user!.isAdmin || req.user!.disabled) throw forbidden('admin.forbidden');
+  next();
+});
 
 /**
  * mailbox(action) admits a signed-in user to a mailbox for one action
@@ -84,6 +111,18 @@ export function mailboxGuard(sharing: Sharing): (action: Action) => RequestHandl
     if (!access) throw forbidden('mail.no_access');
     if (!allows(access.level, action)) throw forbidden(`mail.forbidden.${action}`);
     res.locals.mailbox = access;
+    next();
+  });
+}
+
+/**
+ * factorAllowed admits the pages that add a factor of `kind` only while the
+ * policy allows that kind (an administrator may turn text messages off,
+ * say); factors already set up keep working and can be removed.
+ */
+export function factorAllowed(users: UserService, kind: PolicyFactor): RequestHandler {
+  return named(`allowed:${kind}`, async (_req, _res, next) => {
+    if (!(await users.policy()).allowedFactors.includes(kind)) throw forbidden('policy.factor_not_allowed');
     next();
   });
 }

@@ -7,7 +7,7 @@ import type { SecretBox } from '../crypto/secret-box.ts';
  * reload or the back button can neither show it again nor make another one.
  */
 export interface Reveal {
-  kind: 'apppassword' | 'backup_codes';
+  kind: 'apppassword' | 'backup_codes' | 'admin_secret';
   sealed: string;
 }
 

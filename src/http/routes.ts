@@ -14,8 +14,19 @@ import { stepUpHandlers } from '../twofactor/stepup/handlers.ts';
 import { backupCodeHandlers } from '../twofactor/backup/handlers.ts';
 import { totpHandlers } from '../twofactor/totp/handlers.ts';
 import { recoveryEmailHandlers } from '../twofactor/email/handlers.ts';
-import { enroll, guest, mailauthSecret, mailboxGuard, pending2fa, session, stepUp } from './guards.ts';
+import { hardwareHandlers } from '../twofactor/hardware/handlers.ts';
+import { tokenAdminHandlers } from '../admin/tokens/handlers.ts';
+import { adminNoticeHandlers } from '../admin/notices/handlers.ts';
+import { auditHandlers } from '../admin/audit/handlers.ts';
+import { smsUsageHandlers } from '../admin/sms/handlers.ts';
+import { mailLoginHandlers } from '../admin/mail-logins/handlers.ts';
+import { adminGuard, enroll, factorAllowed, guest, mailauthSecret, mailboxGuard, pending2fa, session, stepUp } from './guards.ts';
 import { composeUploads } from './uploads.ts';
+import { csvUpload } from './csv-upload.ts';
+import type { PolicyFactor } from '../users/policy.ts';
+import { adminUserHandlers } from '../admin/users/handlers.ts';
+import { USER_ACTIONS } from '../admin/users/schema.ts';
+import { adminPolicyHandlers } from '../admin/policy/handlers.ts';
 
 /**
  * routes is the security map: every path, the guard that protects it and
@@ -32,11 +43,14 @@ export function routes(s: Services): express.Router {
   const bc = backupCodeHandlers(s);
   const app = totpHandlers(s);
   const em = recoveryEmailHandlers(s);
+  const hw = hardwareHandlers(s);
 
   // Operation protection: `factors` guards every change to the second factors (a fresh factor, or the
   // password while there is none); `sensitive` guards the other risky actions (a fresh factor while
   // operation protection is on, else the password). Binding a factor never counts as either.
   const factors = stepUp(s.flow, 'factors');
+  // Adding a factor of a kind the policy turned off is refused (the ones set up keep working).
+  const allowed = (kind: PolicyFactor) => factorAllowed(s.userService, kind);
   const sensitive = stepUp(s.flow, 'sensitive');
 
   // Signing in: the password, then the second step with the user's preferred factor or another way
@@ -47,14 +61,19 @@ export function routes(s: Services): express.Router {
   r.post('/login/code/resend', pending2fa, h(auth.resendCode));
   r.get('/login/methods', pending2fa, h(auth.showMethods));
   r.post('/login/method', pending2fa, h(auth.chooseMethod));
+  r.get('/login/pass', pending2fa, h(auth.showPass));
+  r.post('/login/pass', pending2fa, h(auth.verifyPass));
   r.post('/logout', h(auth.logout));
 
   // Forced two-step enrolment: the only pages a held user reaches
   r.get('/account-security', enroll, h(sms.showEnroll));
-  r.post('/account-security/send', enroll, h(sms.sendEnroll));
-  r.post('/account-security/confirm', enroll, h(sms.confirmEnroll));
-  r.get('/account-security/app', enroll, h(app.showEnroll));
-  r.post('/account-security/app', enroll, h(app.confirmEnroll));
+  r.post('/account-security/send', enroll, allowed('sms'), h(sms.sendEnroll));
+  r.post('/account-security/confirm', enroll, allowed('sms'), h(sms.confirmEnroll));
+  r.get('/account-security/app', enroll, allowed('totp'), h(app.showEnroll));
+  r.post('/account-security/app', enroll, allowed('totp'), h(app.confirmEnroll));
+  r.post('/account-security/later', enroll, h(tf.postpone));
+  r.get('/account-security/hardware', enroll, allowed('hardware'), h(hw.showEnroll));
+  r.post('/account-security/hardware', enroll, allowed('hardware'), h(hw.bindEnroll));
 
   // Signed in
   r.get('/', session, h(home.index));
@@ -65,20 +84,24 @@ export function routes(s: Services): express.Router {
   r.post('/settings/security/preferred', session, h(tf.preferred));
   r.post('/settings/security/disable', factors('/settings/security'), h(tf.disable));
   r.get('/settings/security/sms', session, h(sms.showSms));
-  r.post('/settings/security/sms/send', factors('/settings/security/sms'), h(sms.sendFirstSms));
-  r.post('/settings/security/sms/change', factors('/settings/security/sms'), h(sms.sendSms));
-  r.post('/settings/security/sms/confirm', factors('/settings/security/sms'), h(sms.confirmSms));
+  r.post('/settings/security/sms/send', factors('/settings/security/sms'), allowed('sms'), h(sms.sendFirstSms));
+  r.post('/settings/security/sms/change', factors('/settings/security/sms'), allowed('sms'), h(sms.sendSms));
+  r.post('/settings/security/sms/confirm', factors('/settings/security/sms'), allowed('sms'), h(sms.confirmSms));
   r.post('/settings/security/sms/unbind', factors('/settings/security/sms'), h(sms.unbind));
   r.get('/settings/security/app', session, h(app.page));
-  r.get('/settings/security/app/new', factors(), h(app.showNew));
-  r.post('/settings/security/app/new', factors('/settings/security/app/new'), h(app.confirm));
+  r.get('/settings/security/app/new', factors(), allowed('totp'), h(app.showNew));
+  r.post('/settings/security/app/new', factors('/settings/security/app/new'), allowed('totp'), h(app.confirm));
   r.post('/settings/security/app/:id/remove', factors('/settings/security/app'), h(app.remove));
+  r.get('/settings/security/hardware', session, h(hw.page));
+  r.get('/settings/security/hardware/new', factors(), allowed('hardware'), h(hw.showNew));
+  r.post('/settings/security/hardware/new', factors('/settings/security/hardware/new'), allowed('hardware'), h(hw.bind));
+  r.post('/settings/security/hardware/:id/remove', factors('/settings/security/hardware'), h(hw.remove));
   r.get('/settings/security/backup-codes', session, h(bc.page));
   r.post('/settings/security/backup-codes', factors('/settings/security/backup-codes'), h(bc.regenerate));
   r.get('/settings/security/backup-codes/new', session, h(bc.showNew));
   r.get('/settings/security/email', session, h(em.page));
-  r.post('/settings/security/email/send', factors('/settings/security/email'), h(em.send));
-  r.post('/settings/security/email/confirm', factors('/settings/security/email'), h(em.confirm));
+  r.post('/settings/security/email/send', factors('/settings/security/email'), allowed('email'), h(em.send));
+  r.post('/settings/security/email/confirm', factors('/settings/security/email'), allowed('email'), h(em.confirm));
   r.post('/settings/security/email/remove', factors('/settings/security/email'), h(em.remove));
   // The step-up itself, and the form held while it happened
   r.get('/settings/security/verify', session, h(verify.showVerify));
@@ -121,6 +144,42 @@ export function routes(s: Services): express.Router {
     r.get(`${base}/compose`, session, mailbox('send'), h(mail.showCompose));
     r.post(`${base}/compose`, session, mailbox('send'), uploads, h(mail.send));
   }
+
+  // Administration console: administrators only (403 for anyone else), always after a fresh step-up.
+  const admin = adminGuard(s.flow);
+  // -- admin: users, recovery and policy
+  const au = adminUserHandlers(s, s.directory, s.adminUsers);
+  r.get('/admin', ...admin(), h(au.home));
+  r.get('/admin/users', ...admin(), h(au.list));
+  r.get('/admin/users/new', ...admin(), h(au.showNew));
+  r.post('/admin/users', ...admin('/admin/users/new'), h(au.create));
+  r.post('/admin/users/import', ...admin('/admin/users/new'), csvUpload(), h(au.import));
+  r.get('/admin/users/:id', ...admin(), h(au.show));
+  // disable, enable, reset-password, end-sessions, revoke-trusted, revoke-app-passwords, access-pass, revoke-pass, remove-factors
+  for (const action of USER_ACTIONS) r.post(`/admin/users/:id/${action}`, ...admin((req) => `/admin/users/${encodeURIComponent(String(req.params.id))}`), h(au.act(action)));
+  const pol = adminPolicyHandlers(s);
+  r.get('/admin/policy', ...admin(), h(pol.page));
+  r.post('/admin/policy', ...admin('/admin/policy'), h(pol.save));
+  r.post('/admin/users/:id/two-step', ...admin((req) => `/admin/users/${encodeURIComponent(String(req.params.id))}`), h(pol.userTwoStep));
+  // A secret an action made (a temporary password, an access pass), shown once
+  r.get('/admin/secret', ...admin(), h(au.secret));
+  // -- admin: hardware tokens
+  const tok = tokenAdminHandlers(s);
+  r.get('/admin/tokens', ...admin(), h(tok.list));
+  r.post('/admin/tokens/import', ...admin('/admin/tokens'), csvUpload(), h(tok.import));
+  r.post('/admin/tokens/:id/revoke', ...admin('/admin/tokens'), h(tok.revoke));
+  // -- admin: audit log, SMS usage, mail logins
+  const audit = auditHandlers(s);
+  const smsUsage = smsUsageHandlers(s);
+  const mailLogins = mailLoginHandlers(s);
+  r.get('/admin/audit', ...admin(), h(audit.page));
+  r.get('/admin/audit.csv', ...admin('/admin/audit'), h(audit.csv));
+  r.get('/admin/sms', ...admin(), h(smsUsage.page));
+  r.get('/admin/mail-logins', ...admin(), h(mailLogins.page));
+  // -- admin: notices
+  const nt = adminNoticeHandlers(s);
+  r.get('/admin/notices', ...admin(), h(nt.page));
+  r.post('/admin/notices/:id/retry', ...admin('/admin/notices'), h(nt.retry));
 
   return r;
 }

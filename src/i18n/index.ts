@@ -8,9 +8,17 @@ import { emailEn } from './email.en.ts';
 import { emailZhCN } from './email.zh-CN.ts';
 import { factorsEn } from './factors.en.ts';
 import { factorsZhCN } from './factors.zh-CN.ts';
+import { adminEn } from './admin.en.ts';
+import { adminZhCN } from './admin.zh-CN.ts';
+import { hardwareEn } from './hardware.en.ts';
+import { hardwareZhCN } from './hardware.zh-CN.ts';
+import { noticesEn } from './notices.en.ts';
+import { noticesZhCN } from './notices.zh-CN.ts';
+import { reportsEn } from './reports.en.ts';
+import { reportsZhCN } from './reports.zh-CN.ts';
 
-const en = { ...core, ...webmailEn, ...factorsEn, ...totpEn, ...emailEn };
-const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN, ...factorsZhCN, ...totpZhCN, ...emailZhCN };
+const en = { ...core, ...webmailEn, ...factorsEn, ...totpEn, ...emailEn, ...adminEn, ...noticesEn, ...hardwareEn, ...reportsEn };
+const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN, ...factorsZhCN, ...totpZhCN, ...emailZhCN, ...adminZhCN, ...noticesZhCN, ...hardwareZhCN, ...reportsZhCN };
 
 /** catalog is one locale's whole catalog (for the catalog tests). */
 export function catalog(locale: 'en' | 'zh-CN'): Record<string, string> {

@@ -93,7 +93,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'event.device.revoked_all': '取消全部可信任设备',
   'event.password.changed': '修改密码',
   'event.policy.changed': '二次验证策略变更',
-  'event.user.created': '创建帐号',
+  'event.user.created': '创建账号',
 
   'sms.title': '二次验证设置',
   'sms.intro': '绑定手机后，登录 Web 邮箱除输入密码外还需输入短信验证码。多个邮箱可绑定同一个手机号。',
@@ -114,7 +114,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'sms.too_soon': '请 {seconds} 秒后再获取验证码。',
   'sms.too_many': '获取验证码次数过多，请 {minutes} 分钟后再试。',
 
-  'enroll.title': '帐号安全二次验证',
+  'enroll.title': '账号安全二次验证',
   'enroll.intro': '管理员已要求启用二次验证。请先设置一种第二验证方式，完成前无法访问其他页面。',
 
   'stepup.title': '身份验证',
@@ -154,7 +154,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'phone.unbind_required': '管理员要求启用二次验证，无法解绑手机，但可以修改手机号。',
 
   'user.email_invalid': '邮箱地址无效。',
-  'user.exists': '该邮箱地址的帐号已存在。',
+  'user.exists': '该邮箱地址的账号已存在。',
   'event.apppassword.created': '创建客户端专用密码',
   'event.apppassword.revoked': '删除客户端专用密码',
   'event.apppassword.revoked_all': '删除全部客户端专用密码',
@@ -195,7 +195,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   'apppasswords.copied': '已复制',
   'apppasswords.once': '该密码只在生成时可见，请立即复制到客户端软件中，之后将无法再次查看。输入时空格可忽略。',
   'apppasswords.how': '在客户端中填写',
-  'apppasswords.how_foxmail': 'Foxmail：提示密码错误时直接粘贴此密码；或在“设置”—“帐号管理”中更新帐号密码。',
+  'apppasswords.how_foxmail': 'Foxmail：提示密码错误时直接粘贴此密码；或在“设置”—“账号管理”中更新账号密码。',
   'apppasswords.how_iphone': 'iPhone 邮件：点击帐户错误提示 →“详细信息”→“设置”，更新收件服务器密码，再更新发件服务器（SMTP）密码。',
   'apppasswords.how_other': '其他客户端：将其同时作为 IMAP 和 SMTP 密码，服务器设置如下。',
   'apppasswords.profile': '下载 iPhone/Mac 描述文件',

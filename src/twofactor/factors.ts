@@ -33,18 +33,46 @@ export class Factors {
 
   /** kinds tells, in one query, which kinds of factor the user has (backup codes: any left), strongest first. */
   async kinds(userId: string): Promise<FactorKind[]> {
+    return (await this.atSignIn(userId)).kinds;
+  }
+
+  /**
+   * atSignIn is what the step after the password needs, in one query: the
+   * kinds of factor the user has, and whether an administrator's access
+   * pass waits to stand in for them.
+   */
+  async atSignIn(userId: string, now = new Date()): Promise<{ kinds: FactorKind[]; pass: boolean }> {
     const result = await this.db.execute(sql`select
       exists(select 1 from totp_authenticators where user_id = ${userId}) as totp,
+      exists(select 1 from hardware_tokens where user_id = ${userId} and activated_at is not null and revoked_at is null) as hardware,
       exists(select 1 from sms_phones where user_id = ${userId}) as sms,
       exists(select 1 from recovery_emails where user_id = ${userId}) as email,
-      exists(select 1 from backup_codes where user_id = ${userId} and used_at is null) as backup`);
-    const row = (result as unknown as { rows: Array<Record<FactorKind, boolean>> }).rows[0];
-    return FACTOR_KINDS.filter((k) => this.byKind.has(k) && row?.[k]);
+      exists(select 1 from backup_codes where user_id = ${userId} and used_at is null) as backup,
+      exists(select 1 from access_passes where user_id = ${userId} and used_at is null and expires_at > ${now}) as pass`);
+    const row = (result as unknown as { rows: Array<Record<FactorKind | 'pass', boolean>> }).rows[0];
+    return { kinds: FACTOR_KINDS.filter((k) => this.byKind.has(k) && row?.[k]), pass: row?.pass === true };
   }
 
   /** hasAny tells whether the user has a factor that proves them on its own; backup codes only stand in for those. */
   async hasAny(userId: string): Promise<boolean> {
     return (await this.kinds(userId)).some((k) => k !== 'backup');
+  }
+
+  /**
+   * removeBefore deletes the factors the user set up before `before` and
+   * every backup code, in one transaction: what a sign-in with an access pass
+   * leaves behind once the new factor is in place. Returns how many went.
+   */
+  async removeBefore(userId: string, before: Date): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const gone = async (q: ReturnType<typeof sql>) => ((await tx.execute(q)) as unknown as { rows: unknown[] }).rows.length;
+      let n = await gone(sql`delete from totp_authenticators where user_id = ${userId} and created_at < ${before} returning 1`);
+      n += await gone(sql`delete from sms_phones where user_id = ${userId} and bound_at < ${before} returning 1`);
+      n += await gone(sql`delete from recovery_emails where user_id = ${userId} and verified_at < ${before} returning 1`);
+      n += await gone(sql`update hardware_tokens set revoked_at = now() where user_id = ${userId} and activated_at < ${before} and revoked_at is null returning 1`);
+      await tx.execute(sql`delete from backup_codes where user_id = ${userId}`);
+      return n;
+    });
   }
 
   /** removeAll deletes every factor of the user and their backup codes, in one transaction; returns how many factors there were. */
@@ -55,6 +83,9 @@ export class Factors {
         const result = await tx.execute(sql`delete from ${sql.identifier(table)} where user_id = ${userId} returning 1`);
         n += (result as unknown as { rows: unknown[] }).rows.length;
       }
+      // A bound hardware token is withdrawn rather than deleted: the inventory keeps it, revoked.
+      const tokens = await tx.execute(sql`update hardware_tokens set revoked_at = now() where user_id = ${userId} and activated_at is not null and revoked_at is null returning 1`);
+      n += (tokens as unknown as { rows: unknown[] }).rows.length;
       await tx.execute(sql`delete from backup_codes where user_id = ${userId}`);
       return n;
     });

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../services.ts';
 import { originOf } from '../http/origin.ts';
-import { flash } from '../http/context.ts';
+import { flash, regenerate, safeNext } from '../http/context.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { factorContext } from '../http/second-step.ts';
 import { deviceParams, preferredForm, protectionForm } from './schema.ts';
@@ -22,6 +22,15 @@ export function localDeviceName(req: Request, name: string): string {
 /** twoFactorHandlers are Settings → Security: the two-step page (status, factors, scopes), and trusted browsers. */
 export function twoFactorHandlers(s: Services) {
   return {
+    /** postpone lets a user the policy newly forces put enrolment off while its grace period lasts; the banner keeps counting. */
+    async postpone(req: Request, res: Response) {
+      const state = s.flow.postponed(req.session.auth!);
+      if (!state) return res.redirect(303, '/account-security');
+      await regenerate(req);
+      req.session.auth = state;
+      res.redirect(303, safeNext(state.next));
+    },
+
     async overview(req: Request, res: Response) {
       const user = req.user!;
       const [factors, status, required, devices, appPasswords, events] = await Promise.all([

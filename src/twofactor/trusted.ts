@@ -26,13 +26,15 @@ export function deviceName(userAgent: string): string {
  * it belongs to and an expiry fixed when it was trusted (not sliding).
  */
 export class TrustedDevices {
+  /** `days` is how long a browser stays trusted: a number, or the policy's current one. */
   constructor(
     private readonly db: Db,
-    private readonly days: number,
+    private readonly days: number | (() => Promise<number>),
   ) {}
 
   async trust(userId: string, userAgent: string, ip: string, now = new Date()): Promise<{ token: string; device: TrustedDevice }> {
     const token = randomBytes(32).toString('base64url');
+    const days = typeof this.days === 'number' ? this.days : await this.days();
     const [device] = await this.db
       .insert(trustedDevices)
       .values({
@@ -41,7 +43,7 @@ export class TrustedDevices {
         name: deviceName(userAgent),
         ip,
         createdAt: now,
-        expiresAt: new Date(now.getTime() + this.days * 86400_000),
+        expiresAt: new Date(now.getTime() + days * 86400_000),
       })
       .returning();
     return { token, device: device! };

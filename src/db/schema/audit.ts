@@ -38,5 +38,13 @@ export const auditEvents = pgTable(
     details: jsonb('details').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('audit_events_user').on(t.userId, t.createdAt), index('audit_events_created').on(t.createdAt)],
+  (t) => [
+    index('audit_events_user').on(t.userId, t.createdAt),
+    index('audit_events_created').on(t.createdAt),
+    // The administrators' filters: by event kind and by address, newest first.
+    index('audit_events_event').on(t.event, t.createdAt),
+    index('audit_events_ip').on(t.ip, t.createdAt),
+    // Attempts typed with an address that has no account are found by the name typed.
+    index('audit_events_account').on(t.account, t.createdAt),
+  ],
 );

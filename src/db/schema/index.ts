@@ -4,3 +4,4 @@ export * from './audit.ts';
 export * from './sessions.ts';
 export * from './apppasswords.ts';
 export * from './sharing.ts';
+export * from './admin.ts';

@@ -1,4 +1,4 @@
-import { boolean, pgTable, text, timestamp, uuid, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uuid, uniqueIndex } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 
 export const users = pgTable(
@@ -23,9 +23,11 @@ export const users = pgTable(
     // When a factor was last added, replaced or renewed: two-step status turns "expired" this long after.
     factorsChangedAt: timestamp('factors_changed_at', { withTimezone: true }),
     passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }).notNull().defaultNow(),
+    // Set by an administrator's reset: the next sign-in must choose a new password before anything else.
+    mustChangePassword: boolean('must_change_password').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('users_email_lower').on(sql`lower(${t.email})`)],
+  (t) => [uniqueIndex('users_email_lower').on(sql`lower(${t.email})`), index('users_display_name').on(t.displayName)],
 );
 
 /** settings holds site-wide policy as key/value pairs (for example `require_2fa`). */

@@ -15,12 +15,15 @@ const MAX_TYPED = 64;
 /** newBackupCodes returns BACKUP_CODE_COUNT distinct codes of 13 random characters, formatted "xxxx-xxxx-xxxx-x". */
 export function newBackupCodes(): string[] {
   const codes = new Set<string>();
-  while (codes.size < BACKUP_CODE_COUNT) {
-    let code = '';
-    for (let i = 0; i < BACKUP_CODE_LENGTH; i++) code += BACKUP_ALPHABET[randomInt(BACKUP_ALPHABET.length)];
-    codes.add(code);
-  }
-  return [...codes].map(formatted);
+  while (codes.size < BACKUP_CODE_COUNT) codes.add(newBackupCode());
+  return [...codes];
+}
+
+/** newBackupCode returns one code of 13 random characters, formatted "xxxx-xxxx-xxxx-x" (also used for access passes). */
+export function newBackupCode(): string {
+  let code = '';
+  for (let i = 0; i < BACKUP_CODE_LENGTH; i++) code += BACKUP_ALPHABET[randomInt(BACKUP_ALPHABET.length)];
+  return formatted(code);
 }
 
 /** formatted writes a normalized code in groups of four joined by dashes. */
