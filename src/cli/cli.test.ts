@@ -1,49 +1,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createThrowawayDatabase } from '../../test/helpers/services.ts';
+import { runPostern } from '../../test/helpers/cli.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'postern.js');
 const PASSWORD = 'correct horse battery staple';
-const STACK_LINE = /^\s*at .*:\d+(:\d+)?\)?\s*$/m;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let env: Record<string, string>;
 let dataDir: string;
 let dropDatabase: (() => Promise<void>) | undefined;
 
-/** postern runs the command-line tool as an administrator would, with `input` typed on stdin. */
-function postern(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`postern ${args.join(' ')} did not finish in 60 s\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      // Whatever the outcome, an administrator never gets a stack trace.
-      if (STACK_LINE.test(stderr)) reject(new Error(`stack trace on stderr of postern ${args.join(' ')}:\n${stderr}`));
-      else resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+/** postern runs the command-line tool with this file's environment. */
+const postern = (args: string[], input = '') => runPostern(args, env, input);
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'postern-cli-'));
@@ -138,6 +108,14 @@ describe('postern command line', () => {
     assert.match(r.stderr, /Unknown command\./);
     assert.match(r.stderr, /Usage: postern <command>/);
     assert.match(r.stderr, /user add <email> \[--admin\]/);
+    assert.match(r.stderr, /tokens import <file\.csv>/);
+    assert.equal((await postern(['tokens', 'frobnicate'])).code, 2, 'nor is an unknown tokens verb');
+  });
+
+  test('tokens list reads the inventory (the commands themselves: src/twofactor/hardware/cli.test.ts)', async () => {
+    const r = await postern(['tokens', 'list']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /No hardware tokens yet/);
   });
 
   test('with the database unreachable it fails saying why', async () => {

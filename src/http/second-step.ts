@@ -1,9 +1,11 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { Services } from '../services.ts';
 import type { User } from '../users/repo.ts';
 import type { ProofResult } from '../auth/flow.ts';
 import type { FactorContext, FactorInfo, FactorKind } from '../twofactor/factor.ts';
 import { originOf } from './origin.ts';
+import { flash, regenerate } from './context.ts';
+import { reveal } from './reveal.ts';
 import { knownDevice } from './cookies.ts';
 
 /** What a page asking for a second factor shows: the factor asked for, the state of its code, and the other ways. */
@@ -64,4 +66,27 @@ export function proofError(req: Request, r: Exclude<ProofResult, { ok: true }>):
 /** proofStatus is the HTTP status for a failed check. */
 export function proofStatus(r: Exclude<ProofResult, { ok: true }>): number {
   return r.reason === 'throttled' ? 429 : 401;
+}
+
+/**
+ * factorAddedResponse finishes adding a factor for every kind: the flow
+ * records it, the session gets a new id and the state the flow returns, the
+ * page says what was added, and a first factor's backup codes are shown once
+ * before going on to `next`.
+ */
+export async function factorAddedResponse(
+  s: Services,
+  req: Request,
+  res: Response,
+  added: { kind: FactorKind; details: Record<string, unknown>; message: string; params: Record<string, string | number>; next: string },
+): Promise<void> {
+  const { state, backupCodes } = await s.flow.factorAdded(factorContext(req, s), req.session.auth!, added.kind, added.details);
+  await regenerate(req);
+  req.session.auth = state;
+  flash(req, 'ok', added.message, added.params);
+  if (backupCodes) {
+    reveal(req, s.secrets, 'backup_codes', { codes: backupCodes, next: added.next });
+    return res.redirect(303, '/settings/security/backup-codes/new');
+  }
+  res.redirect(303, added.next);
 }

@@ -2,10 +2,9 @@ import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
 import type { User } from '../../users/repo.ts';
 import type { ProofResult } from '../../auth/flow.ts';
-import { flash, regenerate } from '../../http/context.ts';
+import { flash } from '../../http/context.ts';
 import { flashRefusal } from '../../http/refusal.ts';
-import { reveal } from '../../http/reveal.ts';
-import { factorContext } from '../../http/second-step.ts';
+import { factorAddedResponse, factorContext } from '../../http/second-step.ts';
 import { CODE_TTL_SECONDS } from '../codes.ts';
 import { maskEmail } from './factor.ts';
 import { addressForm, emailCodeForm } from './schema.ts';
@@ -109,15 +108,7 @@ export function recoveryEmailHandlers(s: Services) {
       const changed = !!previous && previous !== address;
       // A changed address ends the trust given while the old one could receive codes.
       const details = changed ? { from: maskEmail(previous), to: maskEmail(address), trustedDevicesRevoked: await s.trusted.revokeAll(user.id) } : { to: maskEmail(address) };
-      const { state, backupCodes } = await s.flow.factorAdded(ctx, req.session.auth!, 'email', details);
-      await regenerate(req);
-      req.session.auth = state;
-      flash(req, 'ok', changed ? 'email.changed' : 'email.added', { to: maskEmail(address) });
-      if (backupCodes) {
-        reveal(req, s.secrets, 'backup_codes', { codes: backupCodes, next: PAGE });
-        return res.redirect(303, '/settings/security/backup-codes/new');
-      }
-      res.redirect(303, PAGE);
+      await factorAddedResponse(s, req, res, { kind: 'email', details, message: changed ? 'email.changed' : 'email.added', params: { to: maskEmail(address) }, next: PAGE });
     },
 
     /** remove drops the recovery address, unless it is the last factor the policy demands. */

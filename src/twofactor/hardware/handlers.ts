@@ -1,9 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
-import { flash, regenerate } from '../../http/context.ts';
+import { flash } from '../../http/context.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
-import { reveal } from '../../http/reveal.ts';
-import { factorContext } from '../../http/second-step.ts';
+import { factorAddedResponse, factorContext } from '../../http/second-step.ts';
 import { bindForm, idParams } from './schema.ts';
 
 const LIST = '/settings/security/hardware';
@@ -38,16 +37,7 @@ export function hardwareHandlers(s: Services) {
       return renderNew(res, mode, { status: 400, error: req.t('hardware.failed'), serial: form.data.serial });
     }
     const serial = result.token.serial;
-    const { state, backupCodes } = await s.flow.factorAdded(ctx, req.session.auth!, 'hardware', { serial });
-    await regenerate(req);
-    req.session.auth = state;
-    flash(req, 'ok', 'hardware.added', { serial });
-    const next = mode === 'enroll' ? '/' : LIST;
-    if (backupCodes) {
-      reveal(req, s.secrets, 'backup_codes', { codes: backupCodes, next });
-      return res.redirect(303, '/settings/security/backup-codes/new');
-    }
-    res.redirect(303, next);
+    await factorAddedResponse(s, req, res, { kind: 'hardware', details: { serial }, message: 'hardware.added', params: { serial }, next: mode === 'enroll' ? '/' : LIST });
   };
 
   return {

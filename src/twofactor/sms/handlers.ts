@@ -1,9 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
-import { flash, regenerate } from '../../http/context.ts';
+import { flash } from '../../http/context.ts';
 import { flashRefusal } from '../../http/refusal.ts';
-import { reveal } from '../../http/reveal.ts';
-import { factorContext, proofError, proofStatus } from '../../http/second-step.ts';
+import { factorAddedResponse, factorContext, proofError, proofStatus } from '../../http/second-step.ts';
 import { codeOnlyForm, phoneForm } from '../schema.ts';
 import { maskPhone, normalizePhone } from './phone.ts';
 
@@ -69,16 +68,7 @@ export function smsHandlers(s: Services) {
     // A changed number ends the trust given under the old one.
     const revoked = previous ? await s.trusted.revokeAll(user.id) : 0;
     const details = previous ? { from: maskPhone(previous), phone: maskPhone(phone), trustedDevicesRevoked: revoked } : { phone: maskPhone(phone) };
-    const { state, backupCodes } = await s.flow.factorAdded(ctx, req.session.auth!, 'sms', details);
-    await regenerate(req);
-    req.session.auth = state;
-    flash(req, 'ok', previous ? 'phone.changed' : 'phone.bound', { phone: maskPhone(phone) });
-    const next = mode === 'enroll' ? '/' : '/settings/security';
-    if (backupCodes) {
-      reveal(req, s.secrets, 'backup_codes', { codes: backupCodes, next });
-      return res.redirect(303, '/settings/security/backup-codes/new');
-    }
-    res.redirect(303, next);
+    await factorAddedResponse(s, req, res, { kind: 'sms', details, message: previous ? 'phone.changed' : 'phone.bound', params: { phone: maskPhone(phone) }, next: mode === 'enroll' ? '/' : '/settings/security' });
   };
 
   return {

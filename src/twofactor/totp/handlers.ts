@@ -1,9 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
-import { flash, regenerate } from '../../http/context.ts';
+import { flash } from '../../http/context.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
-import { reveal } from '../../http/reveal.ts';
-import { factorContext } from '../../http/second-step.ts';
+import { factorAddedResponse, factorContext } from '../../http/second-step.ts';
 import { pendingSecret, startPending } from './pending.ts';
 import { addForm, idParams } from './schema.ts';
 import { keyGroups, matchTotp, otpauthUri, qrSvg } from './totp.ts';
@@ -93,16 +92,7 @@ export function totpHandlers(s: Services) {
     // The step just used is stored as used: the code typed here cannot also sign someone in.
     await s.totp.save({ userId: user.id, name, secretSealed: s.secrets.seal(secret), lastStep: step });
     delete req.session.pendingTotp;
-    const { state, backupCodes } = await s.flow.factorAdded(ctx, req.session.auth!, 'totp', { name });
-    await regenerate(req);
-    req.session.auth = state;
-    flash(req, 'ok', 'totp.added', { name });
-    const next = mode === 'enroll' ? '/' : LIST;
-    if (backupCodes) {
-      reveal(req, s.secrets, 'backup_codes', { codes: backupCodes, next });
-      return res.redirect(303, '/settings/security/backup-codes/new');
-    }
-    res.redirect(303, next);
+    await factorAddedResponse(s, req, res, { kind: 'totp', details: { name }, message: 'totp.added', params: { name }, next: mode === 'enroll' ? '/' : LIST });
   };
 
   return {
