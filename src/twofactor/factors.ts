@@ -26,7 +26,8 @@ export class Factors {
 
   /** list returns the factors the user has set up, strongest first. */
   async list(user: User): Promise<FactorInfo[]> {
-    const kinds = FACTOR_KINDS.filter((k) => this.byKind.has(k));
+    // One query says which kinds the user has; only those are described.
+    const kinds = await this.kinds(user.id);
     const infos = await Promise.all(kinds.map((k) => this.byKind.get(k)!.describe(user)));
     return infos.filter((i): i is FactorInfo => i !== null);
   }

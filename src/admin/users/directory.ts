@@ -34,7 +34,7 @@ export const PAGE_SIZE = 50;
  * UserDirectory answers the users page: accounts matching a search by
  * address or name, a page at a time, with their credential counts. The
  * counts are read for the page's rows only, so the cost of a page does not
- * grow with the number of accounts beyond the one count and sorted scan.
+ * grow with the number of accounts beyond one scan for the count and the ids.
  */
 export class UserDirectory {
   constructor(private readonly db: Db) {}
@@ -45,11 +45,21 @@ export class UserDirectory {
     // The search is a substring of the address or the name; % and _ typed by the admin are taken literally.
     const like = q ? `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
     const where = like ? sql`where lower(u.email) like ${like} or lower(u.display_name) like ${like}` : sql``;
-    const counted = await this.db.execute(sql`select count(*)::int as n from users u ${where}`);
-    const total = (counted as unknown as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0;
-    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    const page = Math.min(Math.max(1, opts.page), pages);
-    const rows = await this.rows(sql`(select * from users u ${where} order by lower(u.email) limit ${PAGE_SIZE} offset ${(page - 1) * PAGE_SIZE})`, now);
+    // One pass over the matching accounts gives both the count and the page's ids; the page's details follow for those ids.
+    const find = async (page: number) => {
+      const result = await this.db.execute(sql`with m as (select u.id, lower(u.email) as k from users u ${where})
+        select (select count(*)::int from m) as total,
+          coalesce((select json_agg(p.id order by p.k) from (select id, k from m order by k limit ${PAGE_SIZE} offset ${(page - 1) * PAGE_SIZE}) p), '[]'::json) as ids`);
+      const row = (result as unknown as { rows: Array<{ total: number; ids: string[] | string }> }).rows[0]!;
+      return { total: row.total, ids: (typeof row.ids === 'string' ? JSON.parse(row.ids) : row.ids) as string[] };
+    };
+    let page = Math.max(1, opts.page);
+    let found = await find(page);
+    const pages = Math.max(1, Math.ceil(found.total / PAGE_SIZE));
+    // Past the last page (the list shrank, or the number was typed): the last page.
+    if (page > pages) found = await find((page = pages));
+    const total = found.total;
+    const rows = found.ids.length ? await this.rows(sql`(select * from users u where u.id in (${sql.join(found.ids.map((id) => sql`${id}`), sql`, `)}))`, now) : [];
     return { rows, total, page, pages };
   }
 

@@ -121,6 +121,40 @@ describe('a recovery address (Settings → Security → Recovery email)', () => 
     assert.match(again.headers.location!, /^\/settings\/security\/verify\?.*need=factors/);
   });
 
+  test('with the address as the only factor, sign-in and the step-up both mail a code, and only the right one works', async () => {
+    const user = await buildUser(t.s);
+    const c = await t.signIn(user.email);
+    await t.stepUp(c, PAGE);
+    await c.get(PAGE);
+    const address = elsewhere('noa');
+    await bind(t, sink, c, address);
+
+    // Sign-in: the second step mails a code to the address, as the only way besides the backup codes.
+    const d = t.client();
+    await d.get('/login');
+    let skip = sink.messages.length;
+    assert.equal((await d.post('/login', { email: user.email, password: PASSWORD })).headers.location, '/login/code');
+    const { code } = await mailedTo(sink, address, skip);
+    const page = await d.get('/login/code');
+    assert.match(textOf(page.text), /n\*\*\*@elsewhere\.test/);
+    const wrong = await d.post('/login/code', { code: code === '000000' ? '111111' : '000000' });
+    assert.equal(wrong.status, 401);
+    assert.equal((await d.post('/login/code', { code })).status, 303);
+    assert.equal((await d.get('/settings/security')).status, 200, 'signed in');
+    assert.equal((await t.s.users.load(user.id))!.lastFactor, 'email');
+
+    // Step-up: the verify page offers the address too.
+    const next = '/settings/app-passwords';
+    const fields = { next, need: 'sensitive', factor: 'email' };
+    await d.get(`/settings/security/verify?${new URLSearchParams(fields)}`);
+    skip = sink.messages.length;
+    await d.post('/settings/security/verify/send', fields);
+    const mailed = await mailedTo(sink, address, skip);
+    const verified = await d.post('/settings/security/verify', { ...fields, code: mailed.code });
+    assert.equal(verified.status, 303, textOf(verified.text));
+    assert.ok((await eventsOf(t.s, user.id)).some((e) => e.event === 'stepup.ok' && e.details?.method === 'email'));
+  });
+
   test('the code mail and the page speak Chinese to a zh-CN browser', async () => {
     const user = await buildUser(t.s);
     const c = await t.signIn(user.email, { client: t.client({ 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.5' }) });
