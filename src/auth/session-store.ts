@@ -5,6 +5,10 @@ import type { Db } from '../db/client.ts';
 import { sessions } from '../db/schema/index.ts';
 
 const DEFAULT_TTL_MS = 60 * 60 * 1000;
+/** How far a touch must move a session's expiry to be written. */
+const TOUCH_STEP_MS = 60_000;
+/** Sessions whose expiry is remembered at once (a few hundred kilobytes). */
+const MAX_REMEMBERED = 10_000;
 
 /**
  * DbSessionStore keeps express-session data in the database, with the user
@@ -14,6 +18,8 @@ const DEFAULT_TTL_MS = 60 * 60 * 1000;
  */
 export class DbSessionStore extends session.Store {
   private lastSweep = 0;
+  /** The expiry each session was last read or written with here: a touch that would move it by less than TOUCH_STEP_MS is skipped. */
+  private readonly expiries = new Map<string, number>();
 
   /** `key` is the HMAC key for session ids, derived from the session secret. */
   constructor(
@@ -34,32 +40,56 @@ export class DbSessionStore extends session.Store {
       .from(sessions)
       .where(eq(sessions.sid, this.storedSid(sid)))
       .limit(1)
-      .then(([row]) => cb(null, row && row.expiresAt > new Date() ? (row.data as session.SessionData) : null), cb);
+      .then(([row]) => {
+        const live = row && row.expiresAt > new Date();
+        if (live) this.remember(row.sid, row.expiresAt.getTime());
+        cb(null, live ? (row.data as session.SessionData) : null);
+      }, cb);
   }
 
   override set(sid: string, data: session.SessionData, cb?: (err?: unknown) => void): void {
     const expiresAt = expiryOf(data);
     const userId = data.auth?.userId ?? null;
+    const stored = this.storedSid(sid);
     this.db
       .insert(sessions)
-      .values({ sid: this.storedSid(sid), data, userId, expiresAt })
+      .values({ sid: stored, data, userId, expiresAt })
       .onConflictDoUpdate({ target: sessions.sid, set: { data, userId, expiresAt } })
+      .then(() => this.remember(stored, expiresAt.getTime()))
       .then(() => this.sweep())
       .then(() => cb?.(), (err) => cb?.(err));
   }
 
+  /**
+   * touch slides the idle expiry. A session used again within a minute of
+   * its last write keeps the stored expiry (at most a minute short): a page
+   * view costs no write. Another node's later write only moves it further.
+   */
   override touch(sid: string, data: session.SessionData, cb?: (err?: unknown) => void): void {
+    const stored = this.storedSid(sid);
+    const expiresAt = expiryOf(data);
+    const known = this.expiries.get(stored);
+    if (known !== undefined && expiresAt.getTime() - known < TOUCH_STEP_MS) return cb?.();
     this.db
       .update(sessions)
-      .set({ expiresAt: expiryOf(data) })
-      .where(eq(sessions.sid, this.storedSid(sid)))
+      .set({ expiresAt })
+      .where(eq(sessions.sid, stored))
+      .then(() => this.remember(stored, expiresAt.getTime()))
       .then(() => cb?.(), (err) => cb?.(err));
   }
 
+  /** remember notes a session's stored expiry; the notes are dropped wholesale when they grow past MAX_REMEMBERED. */
+  private remember(stored: string, expiresAt: number): void {
+    if (this.expiries.size >= MAX_REMEMBERED) this.expiries.clear();
+    this.expiries.set(stored, expiresAt);
+  }
+
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    const stored = this.storedSid(sid);
+    this.expiries.delete(stored);
     this.db
       .delete(sessions)
-      .where(eq(sessions.sid, this.storedSid(sid)))
+      .where(eq(sessions.sid, stored))
       .then(() => cb?.(), (err) => cb?.(err));
   }
 

@@ -3,6 +3,7 @@ import type { User } from '../users/repo.ts';
 import { isLocale, negotiate, translate, type Locale, type Params } from '../i18n/index.ts';
 import type { Services } from '../services.ts';
 import { PENDING_TTL_MS } from '../auth/levels.ts';
+import { issueCsrfToken } from './security.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -117,6 +118,8 @@ export function regenerate(req: Request): Promise<void> {
       if (held) req.session.held = held;
       // An authenticator key already scanned stays valid across a step-up.
       if (pendingTotp) req.session.pendingTotp = pendingTotp;
+      // The next page's form token, made now so it is stored with the new session rather than by that page.
+      issueCsrfToken(req);
       resolve();
     }),
   );

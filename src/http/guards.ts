@@ -116,6 +116,27 @@ export function mailboxGuard(sharing: Sharing): (action: Action) => RequestHandl
 }
 
 /**
+ * mailboxOwner admits only a mailbox's owner: its folders (create, rename,
+ * delete, empty) are never delegated, whatever the grant, so under
+ * /mail/shared/<owner> every delegate is refused (403). Runs after `session`.
+ */
+export function mailboxOwner(sharing: Sharing): RequestHandler {
+  return named('mailbox:owner', async (req, res, next) => {
+    let owner: string | undefined;
+    if (req.params.owner !== undefined) {
+      const params = ownerParams.safeParse(req.params);
+      if (!params.success) throw badRequest();
+      owner = params.data.owner;
+    }
+    const access = await sharing.access(req.user!, owner);
+    if (!access) throw forbidden('mail.no_access');
+    if (access.level !== 'owner') throw forbidden('mail.forbidden.folders');
+    res.locals.mailbox = access;
+    next();
+  });
+}
+
+/**
  * factorAllowed admits the pages that add a factor of `kind` only while the
  * policy allows that kind (an administrator may turn text messages off,
  * say); factors already set up keep working and can be removed.

@@ -8,6 +8,7 @@ import { mailclientHandlers } from '../mailclient/handlers.ts';
 import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
 import { webmailHandlers } from '../webmail/handlers.ts';
+import { folderHandlers } from '../webmail/manage/handlers.ts';
 import { sharingHandlers } from '../sharing/handlers.ts';
 import { smsHandlers } from '../twofactor/sms/handlers.ts';
 import { stepUpHandlers } from '../twofactor/stepup/handlers.ts';
@@ -20,7 +21,7 @@ import { adminNoticeHandlers } from '../admin/notices/handlers.ts';
 import { auditHandlers } from '../admin/audit/handlers.ts';
 import { smsUsageHandlers } from '../admin/sms/handlers.ts';
 import { mailLoginHandlers } from '../admin/mail-logins/handlers.ts';
-import { adminGuard, enroll, factorAllowed, guest, mailauthSecret, mailboxGuard, pending2fa, session, stepUp } from './guards.ts';
+import { adminGuard, enroll, factorAllowed, guest, mailauthSecret, mailboxGuard, mailboxOwner, pending2fa, session, stepUp } from './guards.ts';
 import { composeUploads } from './uploads.ts';
 import { csvUpload } from './csv-upload.ts';
 import type { PolicyFactor } from '../users/policy.ts';
@@ -133,6 +134,8 @@ export function routes(s: Services): express.Router {
   const mail = webmailHandlers(s);
   const mailbox = mailboxGuard(s.mail.sharing);
   const uploads = composeUploads();
+  const folders = folderHandlers(s);
+  const ownMailbox = mailboxOwner(s.mail.sharing);
   for (const base of ['/mail/shared/:owner', '/mail']) {
     r.get(`${base}`, session, mailbox('view'), h(mail.list));
     r.get(`${base}/folder/:folder`, session, mailbox('view'), h(mail.list));
@@ -143,6 +146,14 @@ export function routes(s: Services): express.Router {
     r.post(`${base}/folder/:folder/:uid/move`, session, mailbox('move'), h(mail.move));
     r.get(`${base}/compose`, session, mailbox('send'), h(mail.showCompose));
     r.post(`${base}/compose`, session, mailbox('send'), uploads, h(mail.send));
+    // Folders are the owner's alone: mailbox:owner refuses every delegate (403), so under /mail/shared/<owner> these only refuse.
+    r.get(`${base}/folders`, session, ownMailbox, h(folders.page));
+    r.post(`${base}/folders`, session, ownMailbox, h(folders.create));
+    r.post(`${base}/folders/rename`, session, ownMailbox, h(folders.rename));
+    r.get(`${base}/folders/delete`, session, ownMailbox, h(folders.confirmDelete));
+    r.post(`${base}/folders/delete`, session, ownMailbox, h(folders.remove));
+    r.get(`${base}/folders/empty`, session, ownMailbox, h(folders.confirmEmpty));
+    r.post(`${base}/folders/empty`, session, ownMailbox, h(folders.empty));
   }
 
   // Administration console: administrators only (403 for anyone else), always after a fresh step-up.

@@ -1,5 +1,5 @@
 import helmet from 'helmet';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { csrfSync } from 'csrf-sync';
 import { forbidden } from './errors.ts';
 import type { LoginCsrf } from './login-csrf.ts';
@@ -31,7 +31,7 @@ export function securityHeaders(https: boolean): RequestHandler {
   });
 }
 
-const { csrfSynchronisedProtection } = csrfSync({
+const { csrfSynchronisedProtection, generateToken } = csrfSync({
   getTokenFromRequest: (req) => {
     if (typeof req.body?._csrf === 'string') return req.body._csrf;
     // A multipart body is read only after its route's guards (http/uploads.ts), so such a form carries its token in the action URL.
@@ -39,6 +39,11 @@ const { csrfSynchronisedProtection } = csrfSync({
     return req.get('x-csrf-token');
   },
 });
+
+/** issueCsrfToken gives a session its form token now (a new session, say), so the next page need not store one. */
+export function issueCsrfToken(req: Request): void {
+  generateToken(req);
+}
 
 /**
  * csrfProtection checks the per-session token on every unsafe request; the

@@ -45,7 +45,15 @@ export const saveBeforeRedirect: RequestHandler = (req, res, next) => {
   res.redirect = ((...args: unknown[]) => {
     const sess = req.session;
     if (!sess || !(sess.auth || sess.flash || sess.pendingCode)) return redirect(...args);
-    sess.save((err) => (err ? next(err) : redirect(...args)));
+    sess.save((err) => {
+      if (err) return next(err);
+      // Stored: express-session's own save as the response ends would write the same row again.
+      sess.save = ((cb?: (err?: unknown) => void) => {
+        cb?.();
+        return sess;
+      }) as typeof sess.save;
+      redirect(...args);
+    });
   }) as typeof res.redirect;
   next();
 };

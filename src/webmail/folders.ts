@@ -27,8 +27,28 @@ export async function listFolders(client: ImapFlow): Promise<Folder[]> {
 }
 
 function toFolder(b: ListResponse): Folder {
-  const special = b.path.toUpperCase() === 'INBOX' ? '\\Inbox' : b.specialUse;
+  const special = useOf(b);
   return { path: b.path, name: b.name, depth: b.parent.length, specialUse: special, messages: b.status?.messages ?? 0, unseen: b.status?.unseen ?? 0 };
+}
+
+// The RFC 6154 flags, read directly too: a server may set them without announcing SPECIAL-USE.
+const SPECIAL_FLAGS = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'];
+
+/** useOf tells a folder's special use: \Inbox for INBOX, else the server's flag or the well-known name imapflow recognised. */
+export function useOf(b: ListResponse): string | undefined {
+  if (b.path.toUpperCase() === 'INBOX') return '\\Inbox';
+  return b.specialUse || SPECIAL_FLAGS.find((f) => b.flags.has(f));
+}
+
+/**
+ * moveTargets lists where a message in `current` may be moved: every folder
+ * but the current one and Drafts (a moved message is no draft), INBOX and
+ * the user's own folders first, the other special folders after, Trash last.
+ */
+export function moveTargets(folders: Folder[], current: string): Folder[] {
+  const place = (f: Folder) => (f.specialUse === '\\Inbox' ? 0 : !f.specialUse ? 1 : f.specialUse === '\\Trash' ? 3 : 2);
+  // A stable sort keeps listFolders' order within each group.
+  return folders.filter((f) => f.path !== current && f.specialUse !== '\\Drafts').sort((a, b) => place(a) - place(b));
 }
 
 function rank(f: Folder): number {

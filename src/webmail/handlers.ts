@@ -9,7 +9,7 @@ import { allows } from '../sharing/policy.ts';
 import type { MailboxAccess } from '../sharing/service.ts';
 import { prefill, type Draft, type OutgoingAttachment } from './compose.ts';
 import { forgetDraft, keptDraft, rememberDraft } from './drafts.ts';
-import type { Folder } from './folders.ts';
+import { moveTargets, type Folder } from './folders.ts';
 import type { AttachmentInfo } from './service.ts';
 import { attachmentParams, composeForm, composeQuery, folderParams, listQuery, messageParams, moveForm, seenForm } from './schema.ts';
 
@@ -25,12 +25,10 @@ export function baseUrl(access: MailboxAccess): string {
   return access.level === 'owner' ? '/mail' : `/mail/shared/${encodeURIComponent(access.owner.email)}`;
 }
 
-/** webmailHandlers are the mailbox pages: folders, the list, a message, attachments, actions and compose. */
-export function webmailHandlers(s: Services) {
+/** mailChrome makes what every mailbox page shows around its content: the mailbox switcher and the folders. */
+export function mailChrome(s: Services) {
   const mail = s.mail.webmail;
-
-  /** chrome is what every mailbox page shows around its content: the mailbox switcher and the folders. */
-  const chrome = async (req: Request, access: MailboxAccess) => {
+  return async (req: Request, access: MailboxAccess) => {
     const [folders, shared] = await Promise.all([mail.folders(access), s.mail.sharing.sharedWith(req.user!)]);
     return {
       box: {
@@ -45,11 +43,18 @@ export function webmailHandlers(s: Services) {
       shared,
       folderUrl,
       folderLabel: (f: Folder) => folderLabel(req, f),
+      moveTargets,
       fmtDate,
       fmtSize,
       uploadLimits: uploadLimitParams,
     };
   };
+}
+
+/** webmailHandlers are the mailbox pages: folders, the list, a message, attachments, actions and compose. */
+export function webmailHandlers(s: Services) {
+  const mail = s.mail.webmail;
+  const chrome = mailChrome(s);
 
   const renderCompose = async (
     req: Request,
@@ -84,7 +89,9 @@ export function webmailHandlers(s: Services) {
       if (!query.success) throw badRequest('mail.bad_search');
       const list = await mail.list(access, folder, query.data.page, query.data.q);
       const page = await chrome(req, access);
-      res.render('mail/list', { ...page, folder: list.folder, list, q: query.data.q });
+      // Sent lists whom each message went to; every other folder, who it came from.
+      const sentView = page.folders.some((f) => f.path === list.folder && f.specialUse === '\\Sent');
+      res.render('mail/list', { ...page, folder: list.folder, list, q: query.data.q, sentView });
     },
 
     async read(req: Request, res: Response) {

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { attachmentParams, composeForm, composeQuery, folderParams, listQuery, messageParams, moveForm, ownerParams, seenForm } from './schema.ts';
+import { attachmentParams, composeForm, composeQuery, createFolderForm, folderActionForm, folderParams, listQuery, messageParams, moveForm, ownerParams, renameFolderForm, seenForm } from './schema.ts';
+import { moveTargets, type Folder } from './folders.ts';
 
 /**
  * parseInWorker parses a compose form in a worker thread and answers with how
@@ -165,5 +166,53 @@ describe('seenForm and composeQuery', () => {
     assert.equal(composeQuery.parse({ to: 'ann@example.test' }).to, 'ann@example.test');
     assert.equal(composeQuery.parse({ to: 'a'.repeat(500) }).to, 'a'.repeat(300));
     assert.equal(composeQuery.safeParse({ to: 'ann@example.test\r\nBcc: eve@example.test' }).success, false);
+  });
+});
+
+describe('folder names (create and rename)', () => {
+  /** refusal is the catalog key a refused name is shown with. */
+  const refusal = (name: unknown) => {
+    const r = createFolderForm.safeParse({ name });
+    return r.success ? 'accepted' : r.error.issues[0]!.message;
+  };
+
+  test('accepts ordinary names in any script, trimmed, up to 200 characters', () => {
+    assert.equal(createFolderForm.parse({ name: ' 项目资料 ' }).name, '项目资料');
+    assert.equal(createFolderForm.parse({ name: 'x' }).parent, undefined);
+    assert.deepEqual(createFolderForm.parse({ name: 'Q1 2027', parent: 'Projects' }), { name: 'Q1 2027', parent: 'Projects' });
+    assert.equal(createFolderForm.parse({ name: 'x', parent: '' }).parent, undefined);
+    assert.equal(refusal('n'.repeat(200)), 'accepted');
+    assert.equal(refusal('v1.2 notes'), 'accepted');
+  });
+
+  test('refuses each bad name with its own message', () => {
+    assert.equal(refusal(''), 'mail.folders.name_empty');
+    assert.equal(refusal('   '), 'mail.folders.name_empty');
+    assert.equal(refusal('n'.repeat(201)), 'mail.folders.name_long');
+    assert.equal(refusal('n'.repeat(1024 * 1024)), 'mail.folders.name_long');
+    for (const bad of ['a\nb', 'a\u0000b', 'a\u007fb', 'a\u0085b', 'all*', '50%', '../etc', 'a\\b']) assert.equal(refusal(bad), 'mail.folders.name_chars', JSON.stringify(bad));
+    for (const inbox of ['INBOX', 'inbox', 'InBox']) assert.equal(refusal(inbox), 'mail.folders.name_inbox');
+    for (const dots of ['.', '..', '...']) assert.equal(refusal(dots), 'mail.folders.name_dots');
+    assert.equal(createFolderForm.safeParse({ name: ['a', 'b'] }).success, false);
+  });
+
+  test('rename takes a folder path and a name; delete and empty take a folder and an optional confirmation', () => {
+    assert.deepEqual(renameFolderForm.parse({ folder: 'Old', name: 'New' }), { folder: 'Old', name: 'New' });
+    assert.equal(renameFolderForm.safeParse({ folder: 'Old', name: 'INBOX' }).success, false);
+    assert.equal(folderActionForm.parse({ folder: 'Trash' }).confirm, undefined);
+    assert.equal(folderActionForm.parse({ folder: 'Trash', confirm: 'yes' }).confirm, 'yes');
+    assert.equal(folderActionForm.safeParse({ folder: 'Trash', confirm: 'true' }).success, false);
+    assert.equal(folderActionForm.safeParse({ folder: 'IN\u0000BOX' }).success, false);
+  });
+});
+
+describe('moveTargets', () => {
+  const f = (path: string, specialUse?: string): Folder => ({ path, name: path, depth: 0, specialUse, messages: 0, unseen: 0 });
+  const all = [f('INBOX', '\\Inbox'), f('Drafts', '\\Drafts'), f('Sent', '\\Sent'), f('Junk', '\\Junk'), f('Trash', '\\Trash'), f('Alpha'), f('Zeta')];
+
+  test('lists INBOX and own folders first, Trash last, without Drafts or the current folder', () => {
+    assert.deepEqual(moveTargets(all, 'Alpha').map((x) => x.path), ['INBOX', 'Zeta', 'Sent', 'Junk', 'Trash']);
+    assert.deepEqual(moveTargets(all, 'INBOX').map((x) => x.path), ['Alpha', 'Zeta', 'Sent', 'Junk', 'Trash']);
+    assert.deepEqual(moveTargets(all, 'Trash').map((x) => x.path), ['INBOX', 'Alpha', 'Zeta', 'Sent', 'Junk']);
   });
 });

@@ -84,3 +84,41 @@ export const composeForm = z.object({
   // The kept draft to remove once the message is sent; honoured only if this session kept it (see drafts.ts).
   draftUid: uid.optional(),
 });
+
+// Characters no folder name may hold: control characters (C0, DEL, C1), the IMAP LIST wildcards * and %,
+// and / and \ (a path on many servers, and never needed in a name). One character class: no backtracking.
+const FOLDER_NAME_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f*%/\\]/;
+
+/**
+ * folderName: a new folder's name as a person types it. Each refusal's
+ * message is the catalog key the page shows. The server's own hierarchy
+ * delimiter is refused by the service, which knows it; a subfolder is made
+ * by choosing its parent, never by typing a path.
+ */
+export const folderName = z
+  .string()
+  .trim()
+  .min(1, { message: 'mail.folders.name_empty' })
+  .max(200, { message: 'mail.folders.name_long' })
+  .refine((v) => !FOLDER_NAME_FORBIDDEN.test(v), { message: 'mail.folders.name_chars' })
+  .refine((v) => v.toUpperCase() !== 'INBOX', { message: 'mail.folders.name_inbox' })
+  .refine((v) => [...v].some((ch) => ch !== '.'), { message: 'mail.folders.name_dots' });
+
+/** createFolderForm: a folder to create, at the top level or inside an existing folder. */
+export const createFolderForm = z.object({
+  name: folderName,
+  // The parent's path as the folder list gave it; empty for the top level.
+  parent: z
+    .union([z.literal(''), folder])
+    .optional()
+    .transform((v) => v || undefined),
+});
+
+/** renameFolderForm: a folder (by path) and its new name, in the same place. */
+export const renameFolderForm = z.object({ folder, name: folderName });
+
+/** folderQuery: the folder a confirmation page is about (/mail/folders/delete?folder=…). */
+export const folderQuery = z.object({ folder });
+
+/** folderActionForm: delete or empty a folder; `confirm` is set only by the confirmation page's button. */
+export const folderActionForm = z.object({ folder, confirm: z.literal('yes').optional() });

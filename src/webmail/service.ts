@@ -6,6 +6,7 @@ import { allows, marksRead, type Action } from '../sharing/policy.ts';
 import type { MailboxAccess, Sharing } from '../sharing/service.ts';
 import type { ImapPool } from './imap.ts';
 import { isSpecial, listFolders, specialFolder, type Folder } from './folders.ts';
+import { createFolder, deleteFolder, emptyFolder, renameFolder } from './manage/folders.ts';
 import { sanitizeMail } from './sanitize.ts';
 import { addressesOf, buildMessage, headersFor, parseRecipients, type Draft, type OutgoingAttachment } from './compose.ts';
 import { SendError, type Relay } from './smtp.ts';
@@ -19,6 +20,9 @@ export interface Summary {
   uid: number;
   from: string;
   fromAddress: string;
+  /** The recipients (To) by name, or address when unnamed: what Sent shows instead of the sender. */
+  to: string;
+  toAddress: string;
   subject: string;
   date: Date | undefined;
   unread: boolean;
@@ -270,6 +274,30 @@ export class Webmail {
     return { ok: true, savedToSent, dropped };
   }
 
+  /** createFolder makes a folder in the owner's own mailbox (inside `parent` when given); delegates are refused. */
+  async createFolder(access: MailboxAccess, name: string, parent?: string): Promise<string> {
+    this.ownerOnly(access);
+    return this.use(access, (c) => createFolder(c, name, parent));
+  }
+
+  /** renameFolder renames one of the owner's own folders in place; special folders are refused. */
+  async renameFolder(access: MailboxAccess, path: string, name: string): Promise<string> {
+    this.ownerOnly(access);
+    return this.use(access, (c) => renameFolder(c, path, name));
+  }
+
+  /** deleteFolder removes one of the owner's own folders with its mail; special folders are refused. */
+  async deleteFolder(access: MailboxAccess, path: string): Promise<void> {
+    this.ownerOnly(access);
+    await this.use(access, (c) => deleteFolder(c, path));
+  }
+
+  /** emptyFolder expunges Trash or Junk for good and says how many messages went. */
+  async emptyFolder(access: MailboxAccess, path: string): Promise<number> {
+    this.ownerOnly(access);
+    return this.use(access, (c) => emptyFolder(c, path));
+  }
+
   /** appendNotice files a message in a mailbox's INBOX (notices to the owner). */
   async appendNotice(owner: string, raw: Buffer): Promise<void> {
     await this.pool.use(owner, (c) => c.append('INBOX', raw).then(() => undefined));
@@ -334,6 +362,11 @@ export class Webmail {
     if (!allows(access.level, action)) throw notAllowed(action);
   }
 
+  /** ownerOnly: the folders of a mailbox are its owner's to arrange, at every sharing level. */
+  private ownerOnly(access: MailboxAccess): void {
+    if (access.level !== 'owner') throw notAllowed('folders');
+  }
+
   /** use lends an IMAP session on the mailbox, and says what a failure means for the reader (see imapFailure). */
   private async use<T>(access: MailboxAccess, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
     try {
@@ -367,10 +400,14 @@ export class Webmail {
 
 function summary(m: FetchMessageObject): Summary {
   const from = m.envelope?.from?.[0];
+  // The envelope is fetched with the list anyway: the recipients cost no further round trip.
+  const to = m.envelope?.to ?? [];
   return {
     uid: m.uid,
     from: from?.name || from?.address || '',
     fromAddress: from?.address ?? '',
+    to: to.map((a) => a.name || a.address || '').filter(Boolean).join(', '),
+    toAddress: to.map((a) => a.address ?? '').filter(Boolean).join(', '),
     subject: m.envelope?.subject ?? '',
     date: m.envelope?.date ? new Date(m.envelope.date) : m.internalDate ? new Date(m.internalDate) : undefined,
     unread: !m.flags?.has('\\Seen'),

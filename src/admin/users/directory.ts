@@ -46,8 +46,10 @@ export class UserDirectory {
     const like = q ? `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
     const where = like ? sql`where lower(u.email) like ${like} or lower(u.display_name) like ${like}` : sql``;
     // One pass over the matching accounts gives both the count and the page's ids; the page's details follow for those ids.
+    // Without a search, the count is an index-only count and the page an index range: no pass over the table.
+    const matching = like ? sql`(select u.id, lower(u.email) as k from users u ${where})` : sql`(select u.id, lower(u.email) as k from users u)`;
     const find = async (page: number) => {
-      const result = await this.db.execute(sql`with m as (select u.id, lower(u.email) as k from users u ${where})
+      const result = await this.db.execute(sql`with m as ${like ? sql`materialized ` : sql`not materialized `}${matching}
         select (select count(*)::int from m) as total,
           coalesce((select json_agg(p.id order by p.k) from (select id, k from m order by k limit ${PAGE_SIZE} offset ${(page - 1) * PAGE_SIZE}) p), '[]'::json) as ids`);
       const row = (result as unknown as { rows: Array<{ total: number; ids: string[] | string }> }).rows[0]!;
