@@ -63,7 +63,7 @@ export const adminConsole: Bench = {
       page = next;
     }
     await measure('audit, page 20 (keyset)', page);
-    await measure('audit, account without user (scan)', `/admin/audit?user=${encodeURIComponent('nobody-typed-this@bench.example')}`);
+    await measure('audit, typed address, no account', `/admin/audit?user=${encodeURIComponent('nobody-typed-this@bench.example')}`);
     await measure('SMS usage', '/admin/sms');
     await measure('mail logins, last 24 h', '/admin/mail-logins');
 

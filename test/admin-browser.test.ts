@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newContext, serveApp, type ServedApp } from './helpers/browser.ts';
+import { fits, launchBrowser, newContext, serveApp, wide, type ServedApp } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
 import { hashPassword } from '../src/auth/password.ts';
 
@@ -44,11 +44,7 @@ async function adminPage(locale: string, width: number): Promise<Page> {
   return page;
 }
 
-/** wide names the elements wider than the window, for the failure message. */
-const wide = (page: Page) => page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => `${e.tagName}.${e.className}`).join(', '));
 
-/** fits tells whether the page needs no sideways scrolling. */
-const fits = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 test('an administrator finds a user, issues an access pass after a check, and the pages fit a phone in both languages', async () => {
   const lost = await buildUser(served.t.s, { phone: '+8613900139000' });

@@ -2,8 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newContext, serveApp, type ServedApp } from './helpers/browser.ts';
+import type { Browser } from 'playwright-core';
+import { fits, launchBrowser, newContext, serveApp, wide, type ServedApp } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
 
 // Looked at by people, not kept: the settings pages at a phone's width, in both languages.
@@ -20,11 +20,6 @@ after(async () => {
   await browser?.close();
   await served?.close();
 });
-
-/** wide names the elements wider than the window, for the failure message. */
-const wide = (page: Page) =>
-  page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => `${e.tagName}.${e.className}`).join(', '));
-const fits = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 
 const PAGES = ['/settings/security', '/settings/security/devices', '/settings/app-passwords', '/settings/sharing', '/settings/security/sms', '/settings/security/app', '/settings/security/backup-codes', '/settings/security/email', '/settings/security/hardware', '/settings/password'];
 

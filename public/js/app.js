@@ -17,6 +17,11 @@
       }
     }, 1000);
   });
+  // On a phone the section tabs scroll sideways: bring the current one into view.
+  document.querySelectorAll('.subnav a.active').forEach(function (tab) {
+    var nav = tab.parentElement;
+    if (nav.scrollWidth > nav.clientWidth) nav.scrollLeft = tab.offsetLeft - (nav.clientWidth - tab.offsetWidth) / 2;
+  });
   // Copy buttons copy the text of the element they name.
   document.querySelectorAll('[data-copy]').forEach(function (btn) {
     btn.hidden = false;

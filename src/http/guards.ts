@@ -101,18 +101,24 @@ const isAdmin = named('admin', (req, _res, next) => {
  */
 export function mailboxGuard(sharing: Sharing): (action: Action) => RequestHandler {
   return (action) => named(`mailbox:${action}`, async (req, res, next) => {
-    let owner: string | undefined;
-    if (req.params.owner !== undefined) {
-      const params = ownerParams.safeParse(req.params);
-      if (!params.success) throw badRequest();
-      owner = params.data.owner;
-    }
-    const access = await sharing.access(req.user!, owner);
-    if (!access) throw forbidden('mail.no_access');
+    const access = await accessTo(sharing, req);
     if (!allows(access.level, action)) throw forbidden(`mail.forbidden.${action}`);
     res.locals.mailbox = access;
     next();
   });
+}
+
+/** accessTo reads the user's access to the mailbox of the path (their own, or /mail/shared/<owner>); none is 403. */
+async function accessTo(sharing: Sharing, req: Request): Promise<MailboxAccess> {
+  let owner: string | undefined;
+  if (req.params.owner !== undefined) {
+    const params = ownerParams.safeParse(req.params);
+    if (!params.success) throw badRequest();
+    owner = params.data.owner;
+  }
+  const access = await sharing.access(req.user!, owner);
+  if (!access) throw forbidden('mail.no_access');
+  return access;
 }
 
 /**
@@ -122,14 +128,7 @@ export function mailboxGuard(sharing: Sharing): (action: Action) => RequestHandl
  */
 export function mailboxOwner(sharing: Sharing): RequestHandler {
   return named('mailbox:owner', async (req, res, next) => {
-    let owner: string | undefined;
-    if (req.params.owner !== undefined) {
-      const params = ownerParams.safeParse(req.params);
-      if (!params.success) throw badRequest();
-      owner = params.data.owner;
-    }
-    const access = await sharing.access(req.user!, owner);
-    if (!access) throw forbidden('mail.no_access');
+    const access = await accessTo(sharing, req);
     if (access.level !== 'owner') throw forbidden('mail.forbidden.folders');
     res.locals.mailbox = access;
     next();
