@@ -86,7 +86,6 @@ export const adminEn = {
   'admin.self': 'You cannot do this to your own account from the console.',
   'admin.no_user': 'No such account.',
   'admin.import_exists': 'Some addresses already have accounts.',
-  'admin.last_admin': 'The last administrator cannot be changed.',
   'admin.import.title': 'Import from a CSV file',
   'admin.import.intro': 'A header line email,name,admin, then one account per line (at most {max}). Nothing is created if any line is wrong; each new account gets a temporary password, shown once.',
   'admin.import.file': 'CSV file',

@@ -88,7 +88,6 @@ export const adminZhCN: Record<keyof typeof adminEn, string> = {
   'admin.self': '不能在控制台对自己的账号执行此操作。',
   'admin.no_user': '没有这个账号。',
   'admin.import_exists': '部分地址已有账号。',
-  'admin.last_admin': '不能更改最后一位管理员。',
   'admin.import.title': '从 CSV 文件导入',
   'admin.import.intro': '第一行为 email,name,admin，之后每行一个账号（最多 {max} 行）。只要有一行有误就不会创建任何账号；每个新账号获得一个临时密码，仅显示一次。',
   'admin.import.file': 'CSV 文件',

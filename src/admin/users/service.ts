@@ -17,7 +17,7 @@ export interface Actor {
 }
 
 export class AdminError extends Error {
-  constructor(readonly key: 'admin.self' | 'admin.no_user' | 'admin.import_exists' | 'admin.last_admin') {
+  constructor(readonly key: 'admin.self' | 'admin.no_user' | 'admin.import_exists') {
     super(key);
   }
 }
