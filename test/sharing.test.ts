@@ -110,7 +110,8 @@ describe('sharing a mailbox (Settings → Advanced → Shared mailbox)', () => {
     const res = await dc.get(base);
     assert.equal(res.status, 200);
     const page = textOf(res.text);
-    assert.match(page, new RegExp(`Shared mailbox of ${owner.email.replace(/[.]/g, '\\.')} · Read only`));
+    const email = owner.email.replace(/[.]/g, '\\.');
+    assert.match(page, new RegExp(`You can read ${email.split('@')[0]}’s mailbox \\(${email}\\)\\. You cannot send`));
     assert.match(page, /Unread order/);
     assert.match(page, /Old order/);
   });
@@ -217,10 +218,14 @@ describe('what each permission allows, enforced on the server', () => {
     assert.deepEqual(await w.uidsIn(s.owner.email, 'Drafts'), []);
   });
 
-  test('send as: may mark, move and delete; sent mail is from the owner with no trace of the delegate', async () => {
+  test('send as: opening leaves mail unread for the owner; may mark, move and delete; sent mail is from the owner with no trace of the delegate', async () => {
     const s = await setup('send_as');
-    await s.dc.get(s.msg(s.unread));
-    assert.deepEqual(await w.flagsOf(s.owner.email, 'INBOX', s.unread), ['\\Seen']);
+    const opened = await s.dc.get(s.msg(s.unread));
+    assert.equal(opened.status, 200);
+    assert.match(textOf(opened.text), /You can send as .* \(.*\)\. Mail you send comes from/);
+    assert.deepEqual(await w.flagsOf(s.owner.email, 'INBOX', s.unread), [], 'a delegate’s view never marks the owner’s mail read');
+    assert.equal((await s.dc.post(`${s.msg(s.unread)}/seen`, { seen: '1' })).status, 303);
+    assert.deepEqual(await w.flagsOf(s.owner.email, 'INBOX', s.unread), ['\\Seen'], 'marking read on purpose works');
     assert.equal((await s.dc.post(`${s.msg(s.unread)}/seen`, { seen: '0' })).status, 303);
     assert.deepEqual(await w.flagsOf(s.owner.email, 'INBOX', s.unread), []);
     assert.equal((await s.dc.post(`${s.msg(s.read)}/delete`)).status, 303);
@@ -237,8 +242,14 @@ describe('what each permission allows, enforced on the server', () => {
     const sent = await w.sourcesIn(s.owner.email, 'Sent');
     assert.equal(sent.length, 1);
     assert.ok(!sent[0]!.toString().includes(s.delegate.email));
-    const events = (await eventsOf(w.t.s, s.owner.id)).map((e) => e.event);
+    const audited = await eventsOf(w.t.s, s.owner.id);
+    const events = audited.map((e) => e.event);
     for (const e of ['delegate.viewed', 'delegate.flagged', 'delegate.deleted', 'delegate.sent']) assert.ok(events.includes(e as never), e);
+    assert.equal(audited.find((e) => e.event === 'delegate.flagged')?.details?.subject, 'Unread order');
+    assert.equal(audited.find((e) => e.event === 'delegate.deleted')?.details?.subject, 'Old order');
+    const log = textOf((await s.ownerClient.get('/settings/sharing')).text);
+    assert.match(log, /Message deleted by a delegate.*Old order/);
+    assert.doesNotMatch(log, /INBOX #\d/);
   });
 
   test('revoking takes effect on the delegate’s very next request', async () => {

@@ -127,12 +127,12 @@ describe('webmail: reading (real Dovecot, opened with the master user)', () => {
     const c = await w.t.signIn(user.email);
     const page = await c.get(`${folderPath('INBOX')}/${uid}`);
     assert.match(page.text, /报告 &#34;final&#34;.html/);
-    const res = await c.get(`${folderPath('INBOX')}/${uid}/attachments/0`);
+    const res = await c.get(`${folderPath('INBOX')}/${uid}/attachments/2`);
     assert.equal(res.status, 200);
     assert.match(res.headers['content-disposition']!, /^attachment; filename="[^"]*"; filename\*=UTF-8''%E6%8A%A5%E5%91%8A/);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.match(res.headers['content-security-policy']!, /sandbox/);
-    const csv = await c.get(`${folderPath('INBOX')}/${uid}/attachments/1`);
+    const csv = await c.get(`${folderPath('INBOX')}/${uid}/attachments/3`);
     assert.equal(csv.text ?? csv.body.toString(), 'a,b\n1,2\n');
     assert.equal((await c.get(`${folderPath('INBOX')}/${uid}/attachments/7`)).status, 404);
   });

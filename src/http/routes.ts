@@ -8,7 +8,11 @@ import { mailclientHandlers } from '../mailclient/handlers.ts';
 import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
 import { webmailHandlers } from '../webmail/handlers.ts';
+import { listHandlers } from '../webmail/list/handlers.ts';
 import { folderHandlers } from '../webmail/manage/handlers.ts';
+import { draftHandlers } from '../webmail/compose/handlers.ts';
+import { contactHandlers } from '../webmail/contacts/handlers.ts';
+import { signatureHandlers } from '../webmail/signatures/handlers.ts';
 import { sharingHandlers } from '../sharing/handlers.ts';
 import { smsHandlers } from '../twofactor/sms/handlers.ts';
 import { stepUpHandlers } from '../twofactor/stepup/handlers.ts';
@@ -128,24 +132,41 @@ export function routes(s: Services): express.Router {
   r.post('/settings/sharing/:id', sensitive('/settings/sharing'), h(sh.change));
   r.post('/settings/sharing/:id/revoke', session, h(sh.revoke));
 
+  // Settings → Signature: one per mailbox the user sends from (the service checks the grant on every save).
+  const sig = signatureHandlers(s);
+  r.get('/settings/signature', session, h(sig.page));
+  r.post('/settings/signature', session, h(sig.save));
+
   // Webmail: one's own mailbox at /mail, a mailbox shared with one at /mail/shared/<owner address>.
   // mailbox(action) checks the user's own grant for that action on every request. The compose
   // form's files are read only after both guards and the CSRF check (its token rides in the URL).
   const mail = webmailHandlers(s);
+  const lists = listHandlers(s);
   const mailbox = mailboxGuard(s.mail.sharing);
   const uploads = composeUploads();
   const folders = folderHandlers(s);
   const ownMailbox = mailboxOwner(s.mail.sharing);
+  // The reader's own list preferences: the time zone their browser reports, the reading pane.
+  r.post('/mail/preferences/time-zone', session, h(lists.timeZone));
+  r.post('/mail/preferences/reading-pane', session, h(lists.readingPane));
+  r.post('/mail/preferences/conversations', session, h(lists.conversations));
+  // Recipient suggestions (JSON): the signed-in user's own address list and Postern's users.
+  const contacts = contactHandlers(s);
+  r.get('/mail/contacts', session, h(contacts.suggest));
+  const drafts = draftHandlers(s);
   for (const base of ['/mail/shared/:owner', '/mail']) {
-    r.get(`${base}`, session, mailbox('view'), h(mail.list));
-    r.get(`${base}/folder/:folder`, session, mailbox('view'), h(mail.list));
+    r.get(`${base}`, session, mailbox('view'), h(lists.list));
+    r.get(`${base}/folder/:folder`, session, mailbox('view'), h(lists.list));
+    // Bulk actions differ in what they need (flag, move, delete): the service checks the level for the action asked.
+    r.post(`${base}/folder/:folder/bulk`, session, mailbox('view'), h(lists.bulk));
     r.get(`${base}/folder/:folder/:uid`, session, mailbox('view'), h(mail.read));
-    r.get(`${base}/folder/:folder/:uid/attachments/:index`, session, mailbox('view'), h(mail.attachment));
+    r.get(`${base}/folder/:folder/:uid/attachments/:part`, session, mailbox('view'), h(mail.attachment));
     r.post(`${base}/folder/:folder/:uid/seen`, session, mailbox('flag'), h(mail.seen));
     r.post(`${base}/folder/:folder/:uid/delete`, session, mailbox('delete'), h(mail.remove));
     r.post(`${base}/folder/:folder/:uid/move`, session, mailbox('move'), h(mail.move));
     r.get(`${base}/compose`, session, mailbox('send'), h(mail.showCompose));
     r.post(`${base}/compose`, session, mailbox('send'), uploads, h(mail.send));
+    r.post(`${base}/compose/save`, session, mailbox('send'), uploads, h(drafts.save));
     // Folders are the owner's alone: mailbox:owner refuses every delegate (403), so under /mail/shared/<owner> these only refuse.
     r.get(`${base}/folders`, session, ownMailbox, h(folders.page));
     r.post(`${base}/folders`, session, ownMailbox, h(folders.create));

@@ -37,9 +37,18 @@ export function isLocale(v: unknown): v is Locale {
   return typeof v === 'string' && (LOCALES as readonly string[]).includes(v);
 }
 
-/** translate looks a key up in a locale's catalog and fills {name} placeholders. */
+const pluralRules: Record<Locale, Intl.PluralRules> = { en: new Intl.PluralRules('en'), 'zh-CN': new Intl.PluralRules('zh-CN') };
+
+/**
+ * translate looks a key up in a locale's catalog and fills {name} placeholders.
+ * A numeric `count` picks the plural form the language uses for it: `key.one`
+ * or `key.other` (Chinese has only `other`), falling back to `key` itself.
+ */
 export function translate(locale: Locale, key: string, params: Params = {}): string {
-  const text = (catalogs[locale] as Record<string, string>)[key] ?? (catalogs.en as Record<string, string>)[key] ?? key;
+  const own = catalogs[locale] as Record<string, string>;
+  const fallback = catalogs.en as Record<string, string>;
+  const form = typeof params.count === 'number' ? `${key}.${pluralRules[locale].select(params.count)}` : undefined;
+  const text = (form && (own[form] ?? own[`${key}.other`])) ?? own[key] ?? fallback[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
 }
 

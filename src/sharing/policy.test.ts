@@ -15,10 +15,10 @@ test('each level may do exactly what the permission table says', () => {
   });
 });
 
-test('only those who may change unread status mark a message read by opening it', () => {
+test('only the owner marks a message read by opening it; delegates, send-as included, leave it unread', () => {
   assert.deepEqual(
     LEVELS.filter((level) => marksRead(level)),
-    ['owner', 'send_as'],
+    ['owner'],
   );
 });
 

@@ -30,10 +30,11 @@ export function isPermission(v: unknown): v is Permission {
 }
 
 /**
- * marksRead tells whether opening a message may set \Seen: only those who
- * may change unread status. Read-only and send-on-behalf delegates read
- * with BODY.PEEK and leave the owner's unread mail unread.
+ * marksRead tells whether opening a message sets \Seen: only for the owner.
+ * A delegate's view never changes the owner's unread mail, whatever the
+ * level; a send-as delegate may still mark it read or unread on purpose
+ * (the 'flag' action).
  */
 export function marksRead(level: Level): boolean {
-  return allows(level, 'flag');
+  return level === 'owner';
 }

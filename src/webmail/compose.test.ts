@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { formatAddresses, parseRecipients, prefill, quote } from './compose.ts';
+import { badRecipient, blankDraft, formatAddresses, looseRecipients, parseRecipients, prefill, quote } from './compose.ts';
 
 const TEXTS = {
   wrote: (date: string, who: string) => `On ${date}, ${who} wrote:`,
@@ -84,6 +84,12 @@ describe('quote', () => {
 });
 
 describe('prefill', () => {
+  test('dates the quoted original with the writer’s date format when given one', async () => {
+    const original = await received(['From: Ann Lee <ann@example.test>', 'To: me@example.test', 'Subject: Lunch']);
+    const draft = prefill('reply', original, 'me@example.test', { ...TEXTS, when: (d) => `[${d.getUTCHours()}h]` });
+    assert.match(draft.body, /^\n\nOn \[8h\], Ann Lee <ann@example.test> wrote:/);
+  });
+
   test('replies to the sender once with "Re:", quoting the original and threading under it', async () => {
     const original = await received(['From: Ann Lee <ann@example.test>', 'To: me@example.test', 'Subject: Lunch', 'Message-ID: <m2@example.test>', 'References: <m0@example.test> <m1@example.test>']);
     const draft = prefill('reply', original, 'me@example.test', TEXTS);
@@ -93,6 +99,7 @@ describe('prefill', () => {
       bcc: '',
       subject: 'Re: Lunch',
       body: '\n\nOn 2025-03-04 08:05 UTC, Ann Lee <ann@example.test> wrote:\n> Hello,\n> see you.\n',
+      html: '<div><br></div><p>On 2025-03-04 08:05 UTC, Ann Lee &lt;ann@example.test&gt; wrote:</p><blockquote>Hello,<br>see you.</blockquote>',
       inReplyTo: '<m2@example.test>',
       references: '<m0@example.test> <m1@example.test> <m2@example.test>',
     });
@@ -135,6 +142,7 @@ describe('prefill', () => {
       bcc: '',
       subject: 'Fwd: Invoice',
       body: '\n\n---------- Forwarded message ----------\nFrom: Ann <ann@example.test>\nDate: 2025-03-04 08:05 UTC\nSubject: Invoice\nTo: me@example.test, Bob <bob@example.test>\n\nHello,\nsee you.\n',
+      html: '<div><br></div><p>---------- Forwarded message ----------<br>From: Ann &lt;ann@example.test&gt;<br>Date: 2025-03-04 08:05 UTC<br>Subject: Invoice<br>To: me@example.test, Bob &lt;bob@example.test&gt;</p><div>Hello,<br>see you.</div>',
       references: '<m6@example.test>',
     });
     for (const subject of ['Fwd: Invoice', 'FW: Invoice', 'fwd:Invoice']) {
@@ -150,5 +158,40 @@ describe('prefill', () => {
     assert.equal(draft.to, 'ann@example.test');
     assert.equal(draft.inReplyTo, '');
     assert.equal(draft.references, '');
+  });
+});
+
+describe('signatures and rich replies', () => {
+  const SIG = { text: 'Ann Lee\nResearch Office', html: '<b>Ann Lee</b><br>Research Office<script>x()</script>' };
+
+  test('a new message starts with the signature below an empty first line', () => {
+    const draft = blankDraft('bob@example.test', SIG);
+    assert.equal(draft.body, '\n\n-- \nAnn Lee\nResearch Office');
+    assert.equal(draft.html, '<div><br></div><div><br></div><div>-- <br><b>Ann Lee</b><br />Research Office</div><div><br></div>');
+    assert.equal(blankDraft('', undefined).body, '');
+  });
+
+  test('a reply puts the signature below the text and above the quote, in both forms', async () => {
+    const original = await simpleParser(Buffer.from('From: ann@example.test\r\nSubject: Hi\r\nContent-Type: text/html\r\n\r\n<p onclick="x()">Original <img src="https://t.example/p.gif"></p>'));
+    const draft = prefill('reply', original, 'me@example.test', TEXTS, SIG);
+    assert.ok(draft.body.indexOf('-- \nAnn Lee') < draft.body.indexOf('> Original'), draft.body);
+    assert.match(draft.html!, /^<div><br><\/div><div><br><\/div><div>-- <br><b>Ann Lee<\/b><br \/>Research Office<\/div><div><br><\/div><p>On .*wrote:<\/p><blockquote><p>Original <\/p><\/blockquote>$/);
+  });
+});
+
+describe('recipients in a draft', () => {
+  test('badRecipient names the first entry that is not an address, as typed', () => {
+    assert.equal(badRecipient('ann@example.test, bob@'), 'bob@');
+    assert.equal(badRecipient('Ann <ann@example.test>; not an address'), 'not an address');
+    assert.equal(badRecipient('Bob <bob@>'), 'Bob <bob@>');
+    assert.equal(badRecipient('ann@example.test'), undefined);
+  });
+
+  test('looseRecipients keeps entries still being typed', () => {
+    assert.deepEqual(looseRecipients('Ann <ann@example.test>, ali, bob@'), [
+      { name: 'Ann', address: 'ann@example.test' },
+      { name: '', address: 'ali' },
+      { name: '', address: 'bob@' },
+    ]);
   });
 });

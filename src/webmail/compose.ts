@@ -4,6 +4,7 @@ import addressparser from 'nodemailer/lib/addressparser/index.js';
 import type { ParsedMail, AddressObject } from 'mailparser';
 import type { User } from '../users/repo.ts';
 import type { Level } from '../sharing/policy.ts';
+import { escapeHtml, htmlToPlain, sanitizeComposed, textToHtml } from './compose/html.ts';
 
 /** OutgoingAttachment is a file going out with a message: its bytes, or the file an upload waits in. */
 export interface OutgoingAttachment {
@@ -20,8 +21,16 @@ export interface Draft {
   bcc: string;
   subject: string;
   body: string;
+  /** The body as markup when written in the rich editor; sanitized again whenever a message is built from it. */
+  html?: string;
   inReplyTo?: string;
   references?: string;
+}
+
+/** Signature is what is added below a new message's text: the text for plain mail, the markup for rich. */
+export interface Signature {
+  text: string;
+  html: string;
 }
 
 export type ReplyMode = 'reply' | 'all' | 'forward';
@@ -31,15 +40,39 @@ const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\][^\s@<>(),;:"[\]\\.]*\.[
 
 /** parseRecipients splits a typed address list; undefined when any entry is not an address. */
 export function parseRecipients(text: string): Array<{ name: string; address: string }> | undefined {
+  const flat = flatten(addressparser(text.replace(/;/g, ',')));
+  if (flat.some((a) => !EMAIL.test(a.address))) return undefined;
+  return flat;
+}
+
+/** badRecipient names the first entry of an address list that is not an address, as the person typed it. */
+export function badRecipient(text: string): string | undefined {
+  for (const a of flatten(addressparser(text.replace(/;/g, ',')))) {
+    if (!EMAIL.test(a.address)) return (a.name && a.address ? `${a.name} <${a.address}>` : a.address || a.name).slice(0, 200);
+  }
+  return undefined;
+}
+
+/**
+ * looseRecipients reads an address list as far as it goes, for a draft:
+ * an entry still being typed ("ali", "bob@") is kept as written, so the
+ * draft opens again with what was there.
+ */
+export function looseRecipients(text: string): Array<{ name: string; address: string }> {
+  return flatten(addressparser(text.replace(/;/g, ',')))
+    .map((a) => (a.address ? a : { name: '', address: a.name }))
+    .filter((a) => a.address);
+}
+
+function flatten(list: ReturnType<typeof addressparser>): Array<{ name: string; address: string }> {
   const flat: Array<{ name: string; address: string }> = [];
-  const walk = (list: ReturnType<typeof addressparser>) => {
-    for (const a of list) {
+  const walk = (l: ReturnType<typeof addressparser>) => {
+    for (const a of l) {
       if ('group' in a && a.group) walk(a.group);
       else flat.push({ name: a.name ?? '', address: ('address' in a ? a.address : '') ?? '' });
     }
   };
-  walk(addressparser(text.replace(/;/g, ',')));
-  if (flat.some((a) => !EMAIL.test(a.address))) return undefined;
+  walk(list);
   return flat;
 }
 
@@ -67,7 +100,9 @@ export interface BuiltMessage {
  * buildMessage composes the MIME message once, for sending and for the copy
  * kept in the mailbox. Uploaded files are read from disk as the message is
  * written, and the kept copy is the sent bytes with a Bcc line in front, so
- * a large message is held in memory once, not once per copy.
+ * a large message is held in memory once, not once per copy. A rich body
+ * is sanitized here, whoever built the draft, and goes out as
+ * multipart/alternative with a text part made from it.
  */
 export async function buildMessage(
   draft: Draft,
@@ -75,13 +110,15 @@ export async function buildMessage(
   recipients: { to: Array<{ name: string; address: string }>; cc: Array<{ name: string; address: string }>; bcc: Array<{ name: string; address: string }> },
   attachments: OutgoingAttachment[],
 ): Promise<BuiltMessage> {
+  const html = draft.html ? sanitizeComposed(draft.html) : '';
   const node = new MailComposer({
     from: author.from,
     sender: author.sender,
     to: recipients.to,
     cc: recipients.cc.length ? recipients.cc : undefined,
     subject: draft.subject,
-    text: draft.body,
+    text: html ? htmlToPlain(html) : draft.body,
+    html: html || undefined,
     inReplyTo: draft.inReplyTo || undefined,
     references: draft.references || undefined,
     attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, ...(Buffer.isBuffer(a.content) ? { content: a.content } : { path: a.content.path }) })),
@@ -133,29 +170,54 @@ export function formatAddresses(list: Array<{ name: string; address: string }>):
   return list.map((a) => (a.name ? `${/[",<>@;:()]/.test(a.name) ? JSON.stringify(a.name) : a.name} <${a.address}>` : a.address)).join(', ');
 }
 
+/** signed adds a signature below a new message's (empty) text: the "-- " line, then the signature. */
+function signed(signature: Signature | undefined): { text: string; html: string } {
+  if (!signature) return { text: '', html: '' };
+  return { text: `\n\n-- \n${signature.text}`, html: `<div><br></div><div>-- <br>${sanitizeComposed(signature.html)}</div><div><br></div>` };
+}
+
+/** blankDraft starts a new message, signed when the mailbox has a signature. */
+export function blankDraft(to: string, signature?: Signature): Draft {
+  const sig = signed(signature);
+  return { to, cc: '', bcc: '', subject: '', body: sig.text, html: `<div><br></div>${sig.html}` };
+}
+
 /**
  * prefill fills the compose form to reply, reply to all or forward: the
  * recipients (never the mailbox itself on reply-all), "Re:"/"Fwd:" once,
- * the threading headers, and the quoted original.
+ * the threading headers, and the original, quoted ("> " in the text, a
+ * blockquote in the markup) below the signature.
  */
 export function prefill(
   mode: ReplyMode,
   original: ParsedMail,
   mailbox: string,
-  texts: { wrote: (date: string, who: string) => string; forwarded: string; from: string; date: string; subject: string; to: string },
+  texts: { wrote: (date: string, who: string) => string; forwarded: string; from: string; date: string; subject: string; to: string; when?: (d: Date) => string },
+  signature?: Signature,
 ): Draft {
   const subject = original.subject ?? '';
   const from = addressesOf(original.from);
   const replyTo = addressesOf(original.replyTo);
-  const date = original.date ? original.date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '';
+  // In the writer's time zone when the caller knows it; otherwise UTC, said so.
+  const date = original.date ? (texts.when ? texts.when(original.date) : original.date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC') : '';
   const who = formatAddresses(from);
   const text = original.text ?? '';
+  const shown = original.html ? sanitizeComposed(original.html) : textToHtml(text.trimEnd());
+  const sig = signed(signature);
   const refs = [...(Array.isArray(original.references) ? original.references : original.references ? [original.references] : []), original.messageId]
     .filter((x): x is string => !!x)
     .join(' ');
   if (mode === 'forward') {
-    const header = [texts.forwarded, `${texts.from}: ${who}`, `${texts.date}: ${date}`, `${texts.subject}: ${subject}`, `${texts.to}: ${formatAddresses(addressesOf(original.to))}`].join('\n');
-    return { to: '', cc: '', bcc: '', subject: /^fwd?:/i.test(subject) ? subject : `Fwd: ${subject}`, body: `\n\n${header}\n\n${text}`, references: refs };
+    const lines = [texts.forwarded, `${texts.from}: ${who}`, `${texts.date}: ${date}`, `${texts.subject}: ${subject}`, `${texts.to}: ${formatAddresses(addressesOf(original.to))}`];
+    return {
+      to: '',
+      cc: '',
+      bcc: '',
+      subject: /^fwd?:/i.test(subject) ? subject : `Fwd: ${subject}`,
+      body: `${sig.text}\n\n${lines.join('\n')}\n\n${text}`,
+      html: `<div><br></div>${sig.html}<p>${lines.map(escapeHtml).join('<br>')}</p><div>${shown}</div>`,
+      references: refs,
+    };
   }
   const self = mailbox.toLowerCase();
   const primary = replyTo.length ? replyTo : from;
@@ -181,7 +243,8 @@ export function prefill(
     cc: formatAddresses(cc),
     bcc: '',
     subject: /^re:/i.test(subject) ? subject : `Re: ${subject}`,
-    body: `\n\n${texts.wrote(date, who)}\n${quote(text)}\n`,
+    body: `${sig.text}\n\n${texts.wrote(date, who)}\n${quote(text)}\n`,
+    html: `<div><br></div>${sig.html}<p>${escapeHtml(texts.wrote(date, who))}</p><blockquote>${shown}</blockquote>`,
     inReplyTo: original.messageId ?? '',
     references: refs,
   };

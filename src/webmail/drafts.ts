@@ -1,9 +1,11 @@
 /**
- * A draft kept after a failed send is the one message a compose may remove
- * again (replaced by a newer copy, or dropped once the message went out).
- * The form only echoes a UID, which anyone can change, so the drafts a
- * browser session kept are remembered on the server, per mailbox; a UID
- * that is not on this list is ignored and nothing is removed.
+ * A draft this compose saved (by hand, by autosave or after a failed send)
+ * or opened from Drafts is the one message it may remove again (replaced
+ * by a newer copy, or dropped once the message went out). The form only
+ * echoes a UID, which anyone can change, so the drafts a browser session
+ * kept or opened are remembered on the server, per mailbox, with the
+ * folder's UIDVALIDITY; a UID that is not on this list is ignored and
+ * nothing is removed.
  */
 
 /** KeptDraft is where a kept draft lives: its folder, its UID, and the folder's UIDVALIDITY (UIDs are only unique under it). */
@@ -34,10 +36,11 @@ export function keptDraft(ledger: DraftLedger, owner: string, uid: number | unde
   return ledger.keptDrafts?.[key(owner)]?.find((d) => d.uid === uid);
 }
 
-/** rememberDraft records a draft this session just kept. */
+/** rememberDraft records a draft this session just kept or opened (once: opening it again moves it to the end). */
 export function rememberDraft(ledger: DraftLedger, owner: string, draft: KeptDraft): void {
   const all = (ledger.keptDrafts ??= {});
-  all[key(owner)] = [...(all[key(owner)] ?? []), draft].slice(-PER_MAILBOX);
+  const others = (all[key(owner)] ?? []).filter((d) => !(d.uid === draft.uid && d.folder === draft.folder));
+  all[key(owner)] = [...others, draft].slice(-PER_MAILBOX);
 }
 
 /** forgetDraft drops a draft from the list once it is gone from the mailbox. */

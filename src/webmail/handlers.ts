@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Services } from '../services.ts';
 import { originOf } from '../http/origin.ts';
@@ -7,11 +8,17 @@ import { mailboxAccess as accessOf } from '../http/guards.ts';
 import { uploadLimitParams } from '../http/uploads.ts';
 import { allows } from '../sharing/policy.ts';
 import type { MailboxAccess } from '../sharing/service.ts';
-import { prefill, type Draft, type OutgoingAttachment } from './compose.ts';
+import type { Draft } from './compose.ts';
+import { draftOf, sourceOf, uploadsOf } from './compose/form.ts';
+import { AUTOSAVE_MS, quoteTexts } from './compose/handlers.ts';
 import { forgetDraft, keptDraft, rememberDraft } from './drafts.ts';
 import { moveTargets, type Folder } from './folders.ts';
+import { dateWriter } from './dates.ts';
+import type { Preferences } from './prefs/service.ts';
+import { listLocals } from './list/view.ts';
+import { NO_SEARCH } from './list/search.ts';
 import type { AttachmentInfo } from './service.ts';
-import { attachmentParams, composeForm, composeQuery, folderParams, listQuery, messageParams, moveForm, seenForm } from './schema.ts';
+import { attachmentParams, composeForm, composeQuery, folderParams, messageParams, moveForm, seenForm } from './schema.ts';
 
 const SAFE_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 
@@ -28,8 +35,11 @@ export function baseUrl(access: MailboxAccess): string {
 /** mailChrome makes what every mailbox page shows around its content: the mailbox switcher and the folders. */
 export function mailChrome(s: Services) {
   const mail = s.mail.webmail;
-  return async (req: Request, access: MailboxAccess) => {
-    const [folders, shared] = await Promise.all([mail.folders(access), s.mail.sharing.sharedWith(req.user!)]);
+  // `known`: preferences the handler already read, so they are not read twice.
+  return async (req: Request, access: MailboxAccess, known?: Preferences) => {
+    const [folders, shared, prefs] = await Promise.all([mail.folders(access), s.mail.sharing.sharedWith(req.user!), known ?? s.mail.prefs.load(req.user!.id)]);
+    // Dates in the reader's own zone (as their browser reported it), in their language.
+    const dates = dateWriter(req.locale, prefs.timeZone);
     return {
       box: {
         base: baseUrl(access),
@@ -44,7 +54,11 @@ export function mailChrome(s: Services) {
       folderUrl,
       folderLabel: (f: Folder) => folderLabel(req, f),
       moveTargets,
-      fmtDate,
+      /** fmtDate: the full date-time with its zone (message header, tooltips). */
+      fmtDate: dates.full,
+      /** fmtShort: the list's "14:02" / "3 Dec" / "2025-11-30". */
+      fmtShort: dates.short,
+      prefs,
       fmtSize,
       uploadLimits: uploadLimitParams,
     };
@@ -61,7 +75,7 @@ export function webmailHandlers(s: Services) {
     res: Response,
     access: MailboxAccess,
     draft: Draft,
-    extra: { status?: number; error?: string | null; kept?: AttachmentInfo[]; srcFolder?: string; srcUid?: number; draftUid?: number; reattach?: boolean } = {},
+    extra: { status?: number; error?: string | null; kept?: AttachmentInfo[]; srcFolder?: string; srcUid?: number; draftUid?: number; reattach?: boolean; saved?: number } = {},
   ) => {
     const page = await chrome(req, access);
     res.status(extra.status ?? 200).render('mail/compose', {
@@ -74,26 +88,15 @@ export function webmailHandlers(s: Services) {
       srcUid: extra.srcUid ?? '',
       draftUid: extra.draftUid ?? '',
       reattach: extra.reattach ?? false,
+      // A failed send names the copy kept in Drafts and links to it.
+      savedUrl: extra.saved ? `${baseUrl(access)}/compose?draft=${extra.saved}` : null,
+      autosaveMs: AUTOSAVE_MS,
       fromLine: access.owner.displayName ? `${access.owner.displayName} <${access.owner.email}>` : access.owner.email,
       onBehalf: access.level === 'send_on_behalf' ? req.user!.email : null,
     });
   };
 
   return {
-    async list(req: Request, res: Response) {
-      const access = accessOf(res);
-      const params = folderParams.safeParse(req.params);
-      if (req.params.folder !== undefined && !params.success) throw badRequest();
-      const folder = params.success ? params.data.folder : 'INBOX';
-      const query = listQuery.safeParse(req.query);
-      if (!query.success) throw badRequest('mail.bad_search');
-      const list = await mail.list(access, folder, query.data.page, query.data.q);
-      const page = await chrome(req, access);
-      // Sent lists whom each message went to; every other folder, who it came from.
-      const sentView = page.folders.some((f) => f.path === list.folder && f.specialUse === '\\Sent');
-      res.render('mail/list', { ...page, folder: list.folder, list, q: query.data.q, sentView });
-    },
-
     async read(req: Request, res: Response) {
       const access = accessOf(res);
       const params = messageParams.safeParse(req.params);
@@ -106,6 +109,11 @@ export function webmailHandlers(s: Services) {
         res.setHeader('Content-Security-Policy', csp.replace(/img-src [^;]*/, "img-src 'self' data: https: http:"));
       }
       const page = await chrome(req, access);
+      if (page.prefs.readingPane) {
+        // The reading pane: the folder's first page beside the message (a phone shows the message alone).
+        const list = await mail.list(access, params.data.folder, 1);
+        return res.render('mail/list', { ...page, ...listLocals(page.folders, list, NO_SEARCH, { message, images }) });
+      }
       res.render('mail/message', { ...page, folder: params.data.folder, message, images });
     },
 
@@ -113,14 +121,19 @@ export function webmailHandlers(s: Services) {
       const access = accessOf(res);
       const params = attachmentParams.safeParse(req.params);
       if (!params.success) throw badRequest();
-      const file = await mail.attachment(access, params.data.folder, params.data.uid, params.data.index);
-      await s.mail.sharing.recordDelegated(access, 'delegate.viewed', originOf(req), { folder: params.data.folder, uid: params.data.uid, attachment: file.filename });
-      // Always a download, never rendered in Postern's origin; nosniff comes with every response.
-      res.attachment(file.filename.replace(/[\r\n"\\/]/g, '_'));
-      res.type(SAFE_TYPE.test(file.contentType) ? file.contentType : 'application/octet-stream');
-      res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
-      res.setHeader('Cache-Control', 'private, no-store');
-      res.send(file.content);
+      await mail.attachment(access, params.data.folder, params.data.uid, params.data.part, originOf(req), async (file, content) => {
+        // Always a download, never rendered in Postern's origin; nosniff comes with every response.
+        res.attachment(file.filename.replace(/[\r\n"\\/]/g, '_'));
+        res.type(SAFE_TYPE.test(file.contentType) ? file.contentType : 'application/octet-stream');
+        res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'");
+        res.setHeader('Cache-Control', 'private, no-store');
+        try {
+          await pipeline(content, res);
+        } catch (err) {
+          // Headers are out: a broken download can only be cut short, and the reader who left needs nothing.
+          if (!res.destroyed) res.destroy(err as Error);
+        }
+      });
     },
 
     async seen(req: Request, res: Response) {
@@ -158,46 +171,44 @@ export function webmailHandlers(s: Services) {
       const access = accessOf(res);
       const query = composeQuery.safeParse(req.query);
       if (!query.success) throw badRequest();
-      const { mode, folder, uid } = query.data;
-      if (!mode || !folder || !uid) return renderCompose(req, res, access, { to: query.data.to ?? '', cc: '', bcc: '', subject: '', body: '' });
-      const original = await mail.original(access, folder, uid);
-      const draft = prefill(mode, original, access.owner.email, {
-        wrote: (date, who) => req.t('mail.quote.wrote', { date, who }),
-        forwarded: req.t('mail.quote.forwarded'),
-        from: req.t('mail.from'),
-        date: req.t('mail.date'),
-        subject: req.t('mail.subject'),
-        to: req.t('mail.to'),
-      });
-      const kept =
-        mode === 'forward'
-          ? original.attachments.map((a, index) => ({ index, filename: a.filename || `attachment-${index + 1}`, contentType: a.contentType, size: a.size ?? a.content.length, related: a.related })).filter((a) => !a.related)
-          : [];
-      return renderCompose(req, res, access, draft, { kept, srcFolder: kept.length ? folder : undefined, srcUid: kept.length ? uid : undefined });
+      const composer = s.mail.composer;
+      if (query.data.draft) {
+        const opened = await composer.reopen(access, query.data.draft);
+        // The opened draft is replaced by the next save and removed once sent, but only by those who may
+        // delete in this mailbox, or for a copy this session saved itself: others' saves leave it in place.
+        const ours = keptDraft(req.session, access.owner.email, opened.at.uid);
+        const replaceable = allows(access.level, 'delete') || (ours?.folder === opened.at.folder && ours.uidValidity === opened.at.uidValidity);
+        if (replaceable) rememberDraft(req.session, access.owner.email, opened.at);
+        const from = opened.kept.length ? { srcFolder: opened.at.folder, srcUid: opened.at.uid } : {};
+        return renderCompose(req, res, access, opened.draft, { kept: opened.kept, ...from, draftUid: replaceable ? opened.at.uid : undefined });
+      }
+      // The original's date as the writer reads dates: their zone, their language.
+      const zone = (await s.mail.prefs.load(req.user!.id)).timeZone;
+      const started = await composer.start(access, query.data, quoteTexts(req, dateWriter(req.locale, zone).full));
+      return renderCompose(req, res, access, started.draft, { kept: started.kept, srcFolder: started.source?.folder, srcUid: started.source?.uid });
     },
 
     async send(req: Request, res: Response) {
       const access = accessOf(res);
       const form = composeForm.safeParse(req.body ?? {});
       if (!form.success) throw badRequest();
-      const f = form.data;
-      const draft: Draft = { to: f.to, cc: f.cc, bcc: f.bcc, subject: f.subject, body: f.body, inReplyTo: f.inReplyTo, references: f.references };
-      const files = ((req.files as Express.Multer.File[] | undefined) ?? []).filter((file) => file.size > 0 || file.originalname);
-      const uploads: OutgoingAttachment[] = files.map((file) => ({ filename: file.originalname || 'attachment', contentType: file.mimetype || 'application/octet-stream', content: { path: file.path }, size: file.size }));
-      const source = f.srcFolder && f.srcUid ? { folder: f.srcFolder, uid: f.srcUid, keep: f.keep } : undefined;
-      // Only a draft this session kept may be replaced or dropped; a UID typed into the form names nothing.
-      const previous = keptDraft(req.session, access.owner.email, f.draftUid);
-      const outcome = await mail.send(access, draft, uploads, source, previous, originOf(req));
+      const draft: Draft = draftOf(form.data);
+      const uploads = uploadsOf(req);
+      const source = sourceOf(form.data);
+      // Only a draft this session kept or opened may be replaced or dropped; a UID typed into the form names nothing.
+      const previous = keptDraft(req.session, access.owner.email, form.data.draftUid);
+      const outcome = await s.mail.composer.send(access, draft, uploads, source, previous, originOf(req));
       if (outcome.dropped) forgetDraft(req.session, access.owner.email, outcome.dropped);
       if (outcome.ok) {
         flash(req, outcome.savedToSent ? 'ok' : 'error', outcome.savedToSent ? 'mail.sent' : 'mail.sent_not_saved');
         return res.redirect(303, baseUrl(access));
       }
       const status = outcome.reason === 'relay' ? 502 : 400;
-      const error = req.t(outcome.reason === 'relay' ? 'mail.send_failed' : 'mail.bad_recipients');
+      const error =
+        outcome.reason === 'relay' ? req.t('mail.send_failed') : outcome.bad !== undefined ? req.t('mail.not_an_address', { entry: outcome.bad }) : req.t('mail.bad_recipients');
       if (outcome.draft) {
         rememberDraft(req.session, access.owner.email, outcome.draft);
-        const kept = { srcFolder: outcome.draft.folder, srcUid: outcome.draft.uid, draftUid: outcome.draft.uid };
+        const kept = { srcFolder: outcome.draft.folder, srcUid: outcome.draft.uid, draftUid: outcome.draft.uid, saved: outcome.draft.uid };
         return renderCompose(req, res, access, draft, { status, error, kept: outcome.kept, ...kept });
       }
       // Nothing could be kept server-side: keep what the form still holds, and say which files to choose again.
@@ -213,10 +224,6 @@ function folderLabel(req: Request, f: Folder): string {
   return key && f.depth === 0 ? req.t(key) : f.name;
 }
 
-/** fmtDate writes a date the way the rest of Postern does (UTC, to the minute). */
-function fmtDate(d: Date): string {
-  return d.toISOString().replace('T', ' ').slice(0, 16);
-}
 
 /** fmtSize writes a byte count for people. */
 function fmtSize(n: number): string {

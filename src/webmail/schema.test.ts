@@ -128,10 +128,10 @@ describe('folder and message parameters', () => {
     for (const bad of ['0', '4294967296', '-1', '2.5', 'x', '']) assert.equal(messageParams.safeParse({ folder: 'INBOX', uid: bad }).success, false, bad);
   });
 
-  test('take an attachment index from 0 to 1000', () => {
-    assert.equal(attachmentParams.parse({ folder: 'INBOX', uid: '1', index: '0' }).index, 0);
-    assert.equal(attachmentParams.safeParse({ folder: 'INBOX', uid: '1', index: '1001' }).success, false);
-    assert.equal(attachmentParams.safeParse({ folder: 'INBOX', uid: '1', index: '-1' }).success, false);
+  test('take an attachment by IMAP part number, nothing else', () => {
+    for (const part of ['1', '2', '2.1', '10.3.4', '9999']) assert.equal(attachmentParams.parse({ folder: 'INBOX', uid: '1', part }).part, part);
+    const bad = ['0', '1.0', '', '.', '1.', '.1', '1..2', '-1', '../1', '..', '1/2', '2.MIME', 'HEADER', 'TEXT', '10000', ' 1', '1\r\n', '1.1.1.1.1.1.1.1.1.1.1', '1'.repeat(61), '٣'];
+    for (const part of bad) assert.equal(attachmentParams.safeParse({ folder: 'INBOX', uid: '1', part }).success, false, JSON.stringify(part));
   });
 });
 

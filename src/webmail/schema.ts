@@ -31,8 +31,18 @@ export const folderParams = z.object({ folder });
 /** messageParams: one message by folder and UID. */
 export const messageParams = z.object({ folder, uid });
 
-/** attachmentParams: one file of a message, by its index among the message's attachments. */
-export const attachmentParams = z.object({ folder, uid, index: z.coerce.number().int().min(0).max(1000) });
+/**
+ * isPartNumber tells whether v is an IMAP body part number (1, 2.1, 3.1.2):
+ * dot-separated numbers, checked piece by piece so nothing else (a path, a
+ * section name like HEADER) reaches the server.
+ */
+function isPartNumber(v: string): boolean {
+  const pieces = v.split('.');
+  return pieces.length <= 10 && pieces.every((p) => /^[1-9][0-9]{0,3}$/.test(p));
+}
+
+/** attachmentParams: one file of a message, by its IMAP part number (/attachments/2.1). */
+export const attachmentParams = z.object({ folder, uid, part: z.string().max(60).refine(isPartNumber) });
 
 /** ownerParams: the mailbox shared with the reader, by its owner's address (/mail/shared/:owner). */
 export const ownerParams = z.object({ owner: z.string().min(3).max(254).refine(plain).refine((v) => v.includes('@')) });
@@ -57,7 +67,12 @@ export const composeQuery = z.object({
   uid: uid.optional(),
   // A mailto-style recipient to start with.
   to: z.string().refine(plain).optional().transform((v) => v?.slice(0, 300)),
+  // A message of the Drafts folder to open and go on writing (only Drafts is looked in).
+  draft: uid.optional(),
 });
+
+// A hidden field the page always renders, empty until the compose has something to put there.
+const blankless = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
 
 const index = z.string().regex(/^\d{1,4}$/).transform(Number);
 const keepList = z
@@ -73,16 +88,18 @@ export const composeForm = z.object({
   bcc: z.string().max(4000).default(''),
   subject: z.string().max(998).default(''),
   body: z.string().max(1_000_000).default(''),
+  // The body as markup, from the rich editor (absent without JavaScript or in plain mode); sanitized before use.
+  html: z.string().max(1_000_000).optional(),
   // Threading headers of a reply, carried from the original.
   inReplyTo: messageIds,
   references: messageIds,
   // A message whose attachments go out again (forward, or the draft kept after a failed send) ...
-  srcFolder: folder.optional(),
-  srcUid: uid.optional(),
+  srcFolder: blankless(folder.optional()),
+  srcUid: blankless(uid.optional()),
   // ... and which of its attachments (indexes) to keep.
   keep: keepList,
   // The kept draft to remove once the message is sent; honoured only if this session kept it (see drafts.ts).
-  draftUid: uid.optional(),
+  draftUid: blankless(uid.optional()),
 });
 
 // Characters no folder name may hold: control characters (C0, DEL, C1), the IMAP LIST wildcards * and %,

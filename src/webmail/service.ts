@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ImapFlow, FetchMessageObject, MessageStructureObject } from 'imapflow';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Origin } from '../audit/log.ts';
@@ -8,34 +9,19 @@ import type { ImapPool } from './imap.ts';
 import { isSpecial, listFolders, specialFolder, type Folder } from './folders.ts';
 import { createFolder, deleteFolder, emptyFolder, renameFolder } from './manage/folders.ts';
 import { sanitizeMail } from './sanitize.ts';
-import { addressesOf, buildMessage, headersFor, parseRecipients, type Draft, type OutgoingAttachment } from './compose.ts';
+import { fetchForReading, openPart, showFetched } from './read/reader.ts';
+import type { PartInfo } from './read/structure.ts';
+import { badRecipient, buildMessage, headersFor, looseRecipients, parseRecipients, type Draft, type OutgoingAttachment } from './compose.ts';
+import { draftAttachments, findDrafts } from './compose/drafts-folder.ts';
 import { SendError, type Relay } from './smtp.ts';
 import { folderRefusal, imapFailure, noSuchFolder, noSuchMessage, notAllowed, MailboxError } from './errors.ts';
 import type { KeptDraft } from './drafts.ts';
+import type { ListPage } from './list/summary.ts';
+import { listPage } from './list/page.ts';
+import { NO_SEARCH, type Search } from './list/search.ts';
+import { bulkAct, MAX_PICKED, NEEDS, type BulkAction, type BulkResult, type Selection } from './list/bulk.ts';
 
-export const PAGE_SIZE = 50;
-
-/** Summary is one row of the message list. */
-export interface Summary {
-  uid: number;
-  from: string;
-  fromAddress: string;
-  /** The recipients (To) by name, or address when unnamed: what Sent shows instead of the sender. */
-  to: string;
-  toAddress: string;
-  subject: string;
-  date: Date | undefined;
-  unread: boolean;
-  attachment: boolean;
-}
-
-export interface ListPage {
-  folder: string;
-  total: number;
-  page: number;
-  pages: number;
-  messages: Summary[];
-}
+export { PAGE_SIZE, type Summary, type ListPage } from './list/summary.ts';
 
 /** AttachmentInfo describes a file in a message, by its index among the parsed attachments. */
 export interface AttachmentInfo {
@@ -59,7 +45,8 @@ export interface OpenedMessage {
   text: string;
   html: string | null;
   blockedImages: number;
-  attachments: AttachmentInfo[];
+  /** The files, by IMAP part number. */
+  attachments: PartInfo[];
 }
 
 /**
@@ -69,13 +56,20 @@ export interface OpenedMessage {
  */
 export type SendOutcome =
   | { ok: true; savedToSent: boolean; dropped?: KeptDraft }
-  | { ok: false; reason: 'recipients' | 'relay'; draft?: KeptDraft; dropped?: KeptDraft; kept: AttachmentInfo[] };
+  | { ok: false; reason: 'recipients' | 'relay'; bad?: string; draft?: KeptDraft; dropped?: KeptDraft; kept: AttachmentInfo[] };
 
-/** DownloadedFile is one attachment of a stored message, for download. */
-export interface DownloadedFile {
-  filename: string;
-  contentType: string;
-  content: Buffer;
+/** SavedDraft is a draft just filed in Drafts: where it lives, the copy it replaced, and its attachments by index. */
+export interface SavedDraft {
+  draft?: KeptDraft;
+  dropped?: KeptDraft;
+  kept: AttachmentInfo[];
+}
+
+/** OpenedDraft is a message of the Drafts folder, opened to be written on. */
+export interface OpenedDraft {
+  parsed: ParsedMail;
+  at: KeptDraft;
+  attachments: AttachmentInfo[];
 }
 
 /** Source names a message whose attachments go out again (a forward, or a draft kept after a failed send). */
@@ -103,60 +97,64 @@ export class Webmail {
     return this.use(access, (c) => listFolders(c));
   }
 
-  /** list pages through a folder newest first; `query` searches sender and subject. */
-  async list(access: MailboxAccess, folder: string, page: number, query: string): Promise<ListPage> {
+  /** list pages through a folder newest first, or through what a search found (see list/page.ts). */
+  async list(access: MailboxAccess, folder: string, page: number, search: Search = NO_SEARCH, conversations = false): Promise<ListPage> {
     this.check(access, 'view');
-    return this.use(access, async (c) => {
-      const box = await this.open(c, access, folder);
-      const fields = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true } as const;
-      let rows: FetchMessageObject[] = [];
-      let total: number;
-      if (!query) {
-        total = box.exists;
-        const end = total - (page - 1) * PAGE_SIZE;
-        if (end >= 1) rows = await c.fetchAll(`${Math.max(1, end - PAGE_SIZE + 1)}:${end}`, fields);
-        rows.sort((a, b) => b.seq - a.seq);
-      } else {
-        const found = (await c.search({ or: [{ from: query }, { subject: query }] }, { uid: true })) || [];
-        const uids = [...found].sort((a, b) => b - a);
-        total = uids.length;
-        const slice = uids.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
-        if (slice.length) rows = await c.fetchAll(slice.join(','), fields, { uid: true });
-        rows.sort((a, b) => b.uid - a.uid);
-      }
-      return { folder: box.path, total, page, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)), messages: rows.map(summary) };
-    });
+    return this.use(access, async (c) => listPage(c, await this.open(c, access, folder), page, search, conversations));
   }
 
   /**
-   * read opens a message with BODY.PEEK and sets \Seen only for those who may
-   * change unread status; a delegate's view is audited for the owner.
+   * bulk applies one action to many messages of a folder. The level must
+   * allow that action itself (viewing is not enough), checked before IMAP is
+   * touched; a delegate's action is audited once, with the messages' subjects
+   * when they were few.
+   */
+  async bulk(access: MailboxAccess, folder: string, selection: Selection, action: BulkAction, to: string | undefined, origin: Origin): Promise<BulkResult> {
+    this.check(access, NEEDS[action]);
+    const done = await this.use(access, async (c) => {
+      await this.open(c, access, folder);
+      return bulkAct(c, folder, selection, action, to);
+    });
+    if (done.count) {
+      const event = action === 'read' || action === 'unread' ? 'delegate.flagged' : action === 'move' ? 'delegate.moved' : 'delegate.deleted';
+      const what = action === 'move' ? { to } : action === 'delete' ? { permanently: done.outcome === 'deleted' } : { seen: action === 'read' };
+      const named = done.uids.length <= MAX_PICKED ? { uids: done.uids, subjects: done.subjects } : {};
+      await this.sharing.recordDelegated(access, event, origin, { folder, count: done.count, bulk: true, ...what, ...named });
+    }
+    return done;
+  }
+
+  /**
+   * read opens a message from its structure: the envelope, then only the
+   * parts shown, with BODY.PEEK. Only the owner's opening sets \Seen; a
+   * delegate's view is audited for the owner.
    */
   async read(access: MailboxAccess, folder: string, uid: number, remoteImages: boolean, origin: Origin): Promise<OpenedMessage> {
     this.check(access, 'view');
-    const { msg, parsed } = await this.use(access, async (c) => {
+    const fetched = await this.use(access, async (c) => {
       await this.open(c, access, folder);
-      const msg = await c.fetchOne(String(uid), { uid: true, flags: true, source: true }, { uid: true });
-      if (!msg || !msg.source) throw noSuchMessage();
-      if (marksRead(access.level) && !msg.flags?.has('\\Seen')) await c.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
-      return { msg, parsed: await simpleParser(msg.source) };
+      const f = await fetchForReading(c, uid);
+      if (!f) throw noSuchMessage();
+      if (marksRead(access.level) && !f.seen) await c.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true });
+      return f;
     });
-    await this.sharing.recordDelegated(access, 'delegate.viewed', origin, { folder, uid, messageId: parsed.messageId, subject: parsed.subject ?? '' });
-    const safe = parsed.html ? sanitizeMail(parsed.html, remoteImages) : null;
+    const m = showFetched(fetched);
+    await this.sharing.recordDelegated(access, 'delegate.viewed', origin, { folder, uid, messageId: m.messageId, subject: m.subject });
+    const safe = m.html !== null ? sanitizeMail(m.html, remoteImages) : null;
     return {
       uid,
       folder,
-      subject: parsed.subject ?? '',
-      from: shown(parsed.from),
-      to: shown(parsed.to),
-      cc: shown(parsed.cc),
-      sender: shown(parsed.headers.get('sender') as ParsedMail['from']),
-      date: parsed.date,
-      unread: !msg.flags?.has('\\Seen'),
-      text: parsed.text ?? '',
+      subject: m.subject,
+      from: m.from,
+      to: m.to,
+      cc: m.cc,
+      sender: m.sender,
+      date: m.date,
+      unread: !fetched.seen,
+      text: m.text,
       html: safe?.html ?? null,
       blockedImages: safe?.blockedImages ?? 0,
-      attachments: attachmentsOf(parsed),
+      attachments: m.attachments,
     };
   }
 
@@ -171,54 +169,75 @@ export class Webmail {
     });
   }
 
-  /** attachment fetches one file of a message for download. */
-  async attachment(access: MailboxAccess, folder: string, uid: number, index: number): Promise<DownloadedFile> {
-    const parsed = await this.original(access, folder, uid);
-    const a = parsed.attachments[index];
-    if (!a) throw new MailboxError('not_found', 'mail.no_such_attachment');
-    return { filename: a.filename || `attachment-${index + 1}`, contentType: a.contentType || 'application/octet-stream', content: a.content };
+  /**
+   * attachment streams one part of a message, by IMAP part number, to
+   * `deliver` as the server sends it: nothing is parsed and the file is
+   * never held whole in memory. The IMAP session stays lent until `deliver`
+   * is done with the stream. A delegate's download is audited first.
+   */
+  async attachment(access: MailboxAccess, folder: string, uid: number, part: string, origin: Origin, deliver: (file: PartInfo, content: Readable) => Promise<void>): Promise<void> {
+    this.check(access, 'view');
+    await this.use(access, async (c) => {
+      await this.open(c, access, folder);
+      const got = await openPart(c, uid, part);
+      if (!got) throw new MailboxError('not_found', 'mail.no_such_attachment');
+      try {
+        await this.sharing.recordDelegated(access, 'delegate.viewed', origin, { folder, uid, subject: got.subject, attachment: got.file.filename });
+      } catch (err) {
+        got.content.destroy();
+        throw err;
+      }
+      await deliver(got.file, got.content);
+    });
   }
 
   /** setSeen marks a message read or unread. */
   async setSeen(access: MailboxAccess, folder: string, uid: number, seen: boolean, origin: Origin): Promise<void> {
     this.check(access, 'flag');
-    await this.use(access, async (c) => {
+    const subject = await this.use(access, async (c) => {
       await this.open(c, access, folder);
+      // Only a delegate's change is audited, and the owner reads it by subject: the owner's own click costs no fetch.
+      const subject = access.level === 'owner' ? '' : await subjectOf(c, uid);
       const ok = seen ? await c.messageFlagsAdd(String(uid), ['\\Seen'], { uid: true }) : await c.messageFlagsRemove(String(uid), ['\\Seen'], { uid: true });
       if (!ok) throw noSuchMessage();
+      return subject;
     });
-    await this.sharing.recordDelegated(access, 'delegate.flagged', origin, { folder, uid, seen });
+    await this.sharing.recordDelegated(access, 'delegate.flagged', origin, { folder, uid, subject, seen });
   }
 
   /** remove moves a message to Trash, or deletes it for good when it is already there. */
   async remove(access: MailboxAccess, folder: string, uid: number, origin: Origin): Promise<'trash' | 'deleted'> {
     this.check(access, 'delete');
-    const outcome = await this.use(access, async (c) => {
+    const { outcome, subject } = await this.use(access, async (c) => {
       await this.open(c, access, folder);
-      if (!(await c.fetchOne(String(uid), { uid: true }, { uid: true }))) throw noSuchMessage();
+      const msg = await c.fetchOne(String(uid), { uid: true, envelope: true }, { uid: true });
+      if (!msg) throw noSuchMessage();
+      const subject = msg.envelope?.subject ?? '';
       if (await isSpecial(c, folder, '\\Trash')) {
         await c.messageDelete(String(uid), { uid: true });
-        return 'deleted' as const;
+        return { outcome: 'deleted' as const, subject };
       }
       const trash = await specialFolder(c, '\\Trash');
       await c.messageMove(String(uid), trash, { uid: true });
-      return 'trash' as const;
+      return { outcome: 'trash' as const, subject };
     });
-    await this.sharing.recordDelegated(access, 'delegate.deleted', origin, { folder, uid, permanently: outcome === 'deleted' });
+    await this.sharing.recordDelegated(access, 'delegate.deleted', origin, { folder, uid, subject, permanently: outcome === 'deleted' });
     return outcome;
   }
 
   /** move puts a message in another folder of the same mailbox. */
   async move(access: MailboxAccess, folder: string, uid: number, to: string, origin: Origin): Promise<void> {
     this.check(access, 'move');
-    await this.use(access, async (c) => {
+    const subject = await this.use(access, async (c) => {
       const boxes = await c.list();
       if (!boxes.some((b) => b.path === to && !b.flags.has('\\Noselect'))) throw noSuchFolder();
       await this.open(c, access, folder);
-      if (!(await c.fetchOne(String(uid), { uid: true }, { uid: true }))) throw noSuchMessage();
+      const msg = await c.fetchOne(String(uid), { uid: true, envelope: true }, { uid: true });
+      if (!msg) throw noSuchMessage();
       await c.messageMove(String(uid), to, { uid: true });
+      return msg.envelope?.subject ?? '';
     });
-    await this.sharing.recordDelegated(access, 'delegate.moved', origin, { folder, uid, to });
+    await this.sharing.recordDelegated(access, 'delegate.moved', origin, { folder, uid, subject, to });
   }
 
   /**
@@ -241,7 +260,8 @@ export class Webmail {
     const author = headersFor(access.owner, access.actor, access.level);
     if (!to || !cc || !bcc || to.length + cc.length + bcc.length === 0) {
       const kept = await this.keepDraft(access, draft, author, attachments, previous);
-      return { ok: false, reason: 'recipients', ...kept };
+      const bad = badRecipient(draft.to) ?? badRecipient(draft.cc) ?? badRecipient(draft.bcc);
+      return { ok: false, reason: 'recipients', bad, ...kept };
     }
     const built = await buildMessage(draft, author, { to, cc, bcc }, attachments);
     try {
@@ -314,9 +334,36 @@ export class Webmail {
   }
 
   /**
+   * saveDraft files the message being written in Drafts (\Draft \Seen),
+   * with its new files and the kept ones of `source`, then removes
+   * `previous`, the copy this compose saved or opened before (named by the
+   * caller's server-side record, never by the form). A failure throws: the
+   * person asked to save and must hear that it did not happen.
+   */
+  async saveDraft(access: MailboxAccess, draft: Draft, uploads: OutgoingAttachment[], source: AttachmentSource | undefined, previous: KeptDraft | undefined): Promise<SavedDraft> {
+    this.check(access, 'send');
+    const carried = source ? await this.carried(access, source) : [];
+    return this.storeDraft(access, draft, headersFor(access.owner, access.actor, access.level), [...carried, ...uploads], previous);
+  }
+
+  /** openDraft opens a message of the Drafts folder (and of no other) to write on; 404 when it is not there. */
+  async openDraft(access: MailboxAccess, uid: number): Promise<OpenedDraft> {
+    this.check(access, 'send');
+    return this.use(access, async (c) => {
+      const folder = await findDrafts(c);
+      if (!folder) throw noSuchMessage();
+      const box = await this.open(c, access, folder);
+      const msg = await c.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+      if (!msg || !msg.source) throw noSuchMessage();
+      const parsed = await simpleParser(msg.source);
+      return { parsed, at: { folder, uid, uidValidity: String(box.uidValidity) }, attachments: draftAttachments(parsed) };
+    });
+  }
+
+  /**
    * keepDraft stores the unsent message in Drafts, replacing the copy this
-   * compose kept before; if the backend is down too, the files must be
-   * chosen again.
+   * compose kept before, so a failed send never loses what was written; if
+   * the backend is down too, the files must be chosen again.
    */
   private async keepDraft(
     access: MailboxAccess,
@@ -324,26 +371,37 @@ export class Webmail {
     author: ReturnType<typeof headersFor>,
     attachments: OutgoingAttachment[],
     previous: KeptDraft | undefined,
-  ): Promise<{ draft?: KeptDraft; dropped?: KeptDraft; kept: AttachmentInfo[] }> {
-    if (!attachments.length && !previous) return { kept: [] };
+  ): Promise<SavedDraft> {
     try {
-      const built = await buildMessage(draft, author, { to: parseRecipients(draft.to) ?? [], cc: parseRecipients(draft.cc) ?? [], bcc: parseRecipients(draft.bcc) ?? [] }, attachments);
-      const { kept, dropped } = await this.use(access, async (c) => {
-        const folder = await specialFolder(c, '\\Drafts');
-        const res = await c.append(folder, built.stored, ['\\Draft', '\\Seen']);
-        const uid = res ? res.uid : undefined;
-        const status = uid && !(res && res.uidValidity) ? await c.status(folder, { uidValidity: true }) : undefined;
-        const uidValidity = (res && res.uidValidity) || (status && status.uidValidity);
-        const kept = uid && uidValidity ? { folder, uid, uidValidity: String(uidValidity) } : undefined;
-        const dropped = previous && (await this.dropDraft(c, previous)) ? previous : undefined;
-        return { kept, dropped };
-      });
-      if (!kept) return { dropped, kept: [] };
-      return { draft: kept, dropped, kept: attachments.map((a, index) => ({ index, filename: a.filename, contentType: a.contentType, size: a.size })) };
+      return await this.storeDraft(access, draft, author, attachments, previous);
     } catch (err) {
       this.log.warn('could not keep the draft in Drafts', { mailbox: access.owner.email, error: (err as Error)?.message });
       return { kept: [] };
     }
+  }
+
+  /** storeDraft appends the draft to Drafts and drops `previous` once the new copy is filed. */
+  private async storeDraft(
+    access: MailboxAccess,
+    draft: Draft,
+    author: ReturnType<typeof headersFor>,
+    attachments: OutgoingAttachment[],
+    previous: KeptDraft | undefined,
+  ): Promise<SavedDraft> {
+    // Addresses still being typed are kept as written, so the draft opens again as it was left.
+    const built = await buildMessage(draft, author, { to: looseRecipients(draft.to), cc: looseRecipients(draft.cc), bcc: looseRecipients(draft.bcc) }, attachments);
+    const { kept, dropped } = await this.use(access, async (c) => {
+      const folder = await specialFolder(c, '\\Drafts');
+      const res = await c.append(folder, built.stored, ['\\Draft', '\\Seen']);
+      const uid = res ? res.uid : undefined;
+      const status = uid && !(res && res.uidValidity) ? await c.status(folder, { uidValidity: true }) : undefined;
+      const uidValidity = (res && res.uidValidity) || (status && status.uidValidity);
+      const kept = uid && uidValidity ? { folder, uid, uidValidity: String(uidValidity) } : undefined;
+      const dropped = previous && (await this.dropDraft(c, previous)) ? previous : undefined;
+      return { kept, dropped };
+    });
+    if (!kept) return { dropped, kept: [] };
+    return { draft: kept, dropped, kept: attachments.map((a, index) => ({ index, filename: a.filename, contentType: a.contentType, size: a.size })) };
   }
 
   /** dropDraft removes a kept draft, unless its folder was recreated since (a new UIDVALIDITY: the UID may name another message). */
@@ -398,45 +456,8 @@ export class Webmail {
   }
 }
 
-function summary(m: FetchMessageObject): Summary {
-  const from = m.envelope?.from?.[0];
-  // The envelope is fetched with the list anyway: the recipients cost no further round trip.
-  const to = m.envelope?.to ?? [];
-  return {
-    uid: m.uid,
-    from: from?.name || from?.address || '',
-    fromAddress: from?.address ?? '',
-    to: to.map((a) => a.name || a.address || '').filter(Boolean).join(', '),
-    toAddress: to.map((a) => a.address ?? '').filter(Boolean).join(', '),
-    subject: m.envelope?.subject ?? '',
-    date: m.envelope?.date ? new Date(m.envelope.date) : m.internalDate ? new Date(m.internalDate) : undefined,
-    unread: !m.flags?.has('\\Seen'),
-    attachment: hasAttachment(m.bodyStructure),
-  };
-}
-
-/** hasAttachment reads the attachment mark from BODYSTRUCTURE, without fetching the body. */
-function hasAttachment(node: MessageStructureObject | undefined): boolean {
-  if (!node) return false;
-  if (node.disposition === 'attachment') return true;
-  if (node.childNodes?.length) {
-    // Parts of multipart/alternative and /related are views of the text, not files.
-    if (/^multipart\/(alternative|related)$/i.test(node.type)) return node.childNodes.some((n) => n.disposition === 'attachment');
-    return node.childNodes.some((n, i) => hasAttachment(n) || (i > 0 && !n.type.startsWith('text/') && !n.type.startsWith('multipart/')));
-  }
-  return false;
-}
-
-function attachmentsOf(parsed: ParsedMail): AttachmentInfo[] {
-  return parsed.attachments
-    .map((a, index) => ({ index, filename: a.filename || `attachment-${index + 1}`, contentType: a.contentType, size: a.size ?? a.content.length, related: a.related }))
-    .filter((a) => !a.related)
-    .map(({ related: _related, ...a }) => a);
-}
-
-/** shown writes addresses as people read them: Name <address>, without the quoting of the header. */
-function shown(field: ParsedMail['to']): string {
-  return addressesOf(field)
-    .map((a) => (a.name ? `${a.name} <${a.address}>` : a.address))
-    .join(', ');
+/** subjectOf reads a message's subject from its envelope ('' when the message is not there). */
+async function subjectOf(c: ImapFlow, uid: number): Promise<string> {
+  const msg = await c.fetchOne(String(uid), { uid: true, envelope: true }, { uid: true });
+  return (msg && msg.envelope?.subject) || '';
 }

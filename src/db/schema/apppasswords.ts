@@ -26,3 +26,23 @@ export const appPasswords = pgTable(
   },
   (t) => [index('app_passwords_user_selector').on(t.userId, t.selector)],
 );
+
+/**
+ * appPasswordVerifiers let any node admit again, without a password hash,
+ * a mail client that proved its client-specific password lately from the
+ * same address (after a restart hundreds reconnect at once). The key is an
+ * HMAC, under a key kept outside the database, of the user, the password
+ * and the address: it neither reveals nor helps guess the password, and it
+ * goes with the password (cascade) when that is revoked.
+ */
+export const appPasswordVerifiers = pgTable(
+  'app_password_verifiers',
+  {
+    key: text('key').primaryKey(),
+    appPasswordId: uuid('app_password_id')
+      .notNull()
+      .references(() => appPasswords.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('app_password_verifiers_password').on(t.appPasswordId), index('app_password_verifiers_expires').on(t.expiresAt)],
+);

@@ -5,3 +5,4 @@ export * from './sessions.ts';
 export * from './apppasswords.ts';
 export * from './sharing.ts';
 export * from './admin.ts';
+export * from './webmail.ts';
