@@ -16,10 +16,11 @@ import { benchOptions, busy, machine, startBenchServer, table, type Bench, type 
 import { passwordLogins, totpLogins } from './login.ts';
 import { loginPage } from './login-page.ts';
 import { webmail } from './webmail.ts';
+import { reconnectStorm } from './storm.ts';
 import { imapThroughProxy, mailCheckFirst, mailCheckRepeat } from './mail-logins.ts';
 import { adminConsole } from './admin.ts';
 
-const benches: Bench[] = [loginPage, passwordLogins, totpLogins, argon2Verify, mailCheckRepeat, mailCheckFirst, imapThroughProxy, webmail, adminConsole];
+const benches: Bench[] = [loginPage, passwordLogins, totpLogins, argon2Verify, mailCheckRepeat, mailCheckFirst, imapThroughProxy, reconnectStorm, webmail, adminConsole];
 
 /** Sign-ins should cost little more than their one argon2 verification. */
 const RATIO_TARGET = 0.8;

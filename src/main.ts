@@ -40,6 +40,11 @@ async function main(): Promise<void> {
   // Old audit events and spent sign-in attempts are deleted once a day, by one node at a time.
   const retention = new AuditRetention({ store: services.store, days: config.AUDIT_RETENTION_DAYS, log });
   retention.start();
+  // Client-specific passwords that expire take their open IMAP sessions with them.
+  const sweep = services.mailSessions.enabled
+    ? setInterval(() => void services.mailSessions.sweepExpired().catch((err) => log.warn('expiry sweep failed', { error: (err as Error)?.message })), 5000)
+    : undefined;
+  sweep?.unref();
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const { port } = server.address() as AddressInfo;
     const url = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
@@ -57,6 +62,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     server.close();
     mailauth?.close();
+    clearInterval(sweep);
     // Log pooled IMAP sessions out rather than leaving them for Dovecot to time out.
     await services.mail.close();
     await services.notices.stop();

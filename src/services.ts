@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -38,7 +39,10 @@ import { AppPasswordRepo } from './apppasswords/repo.ts';
 import { AppPasswords } from './apppasswords/service.ts';
 import { MailAuthenticator } from './mailauth/authenticate.ts';
 import { LoginCache } from './mailauth/cache.ts';
+import { HashQueue } from './mailauth/hash-queue.ts';
 import { createWebmail, type WebmailServices } from './webmail/wiring.ts';
+import { Doveadm } from './mailsessions/doveadm.ts';
+import { MailSessions } from './mailsessions/service.ts';
 
 /** Services is everything a request handler may use, built once at start. */
 export interface Services {
@@ -82,6 +86,8 @@ export interface Services {
   deviceCookies: DeviceCookies;
   appPasswords: AppPasswords;
   mailAuth: MailAuthenticator;
+  /** Ends open IMAP sessions when what admitted them is taken back; main.ts runs its expiry sweep. */
+  mailSessions: MailSessions;
   /** Webmail and shared mailboxes: the IMAP pool, the SMTP relay and the grants (see webmail/wiring.ts). */
   mail: WebmailServices;
 }
@@ -110,7 +116,9 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   const regulator = new Regulator(db, overrides.rules ?? DEFAULT_RULES);
   const deviceCookies = new DeviceCookies(sessionSecret);
   const phones = new Phones(db);
-  const appPasswords = new AppPasswords(new AppPasswordRepo(db), audit);
+  // With the login cache off (MAIL_LOGIN_CACHE_SECONDS=0), every mail login is hashed: no stored verifiers either.
+  const verifierKey = config.MAIL_LOGIN_CACHE_SECONDS > 0 ? createHmac('sha256', sessionSecret).update('postern app password verifiers').digest() : undefined;
+  const appPasswords = new AppPasswords(new AppPasswordRepo(db), audit, verifierKey);
   const userService = new UserService(users, audit, { trustedDeviceDays: config.TRUSTED_DEVICE_DAYS });
   const trusted = new TrustedDevices(db, async () => (await userService.policy()).trustedDeviceDays);
   const smsFactor = new SmsFactor(codes, audit, phones, sms, config.SERVICE_NAME);
@@ -120,6 +128,9 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   // Security notices are derived from the audit log here, and nowhere else.
   const notices = new Notices({ db, audit, users, recoveryEmails, mailer, log, service: config.SERVICE_NAME, publicUrl: config.PUBLIC_URL });
   audit.subscribe((event) => notices.enqueue(event));
+  const doveadm = config.DOVEADM_URL && config.DOVEADM_API_KEY ? new Doveadm(config.DOVEADM_URL, config.DOVEADM_API_KEY, log) : undefined;
+  const mailSessions = new MailSessions({ db, log, audit, doveadm });
+  audit.subscribe(mailSessions.onEvent);
   const emailFactor = new EmailFactor(codes, audit, recoveryEmails, mailer, config.SERVICE_NAME);
   const hardwareRepo = new HardwareTokenRepo(db);
   const factors = new Factors(db, [new TotpFactor(totp, secrets), new HardwareFactor(hardwareRepo, secrets), smsFactor, emailFactor, backup]);
@@ -134,6 +145,8 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     requires2fa: (user) => userService.requires2fa(user),
     mainPasswordAllowed: async () => (await userService.policy()).mailMainPassword,
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
+    // argon2 runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), and no faster than the cores.
+    queue: new HashQueue(config.MAIL_AUTH_QUEUE_MS, Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism()))),
   });
   await store.listen('postern_credentials', (payload) => {
     // '*' is a change of the settings table: the policy too.
@@ -177,6 +190,7 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     deviceCookies,
     appPasswords,
     mailAuth,
+    mailSessions,
     mail: createWebmail(config, log, db, users, audit),
   };
 }

@@ -41,6 +41,18 @@ test('nginx accepts deploy/nginx/postern-mail.conf', () => {
   const result = spawnSync('nginx', ['-t', '-p', scratch, '-c', mainConf, '-e', errorLog], { encoding: 'utf8' });
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stderr, /test is successful/);
+  assert.match(shipped, /^\s+proxy_protocol on;$/m);
+});
+
+test('nginx accepts deploy/nginx/postern-nodes.conf (several nodes behind one address)', () => {
+  const mainConf = path.join(scratch, 'nginx-nodes.conf');
+  fs.writeFileSync(
+    mainConf,
+    [`pid ${scratch}/nginx-nodes.pid;`, 'events {}', 'http {', `  include ${path.join(deployDir, 'nginx', 'postern-nodes.conf')};`, '}', ''].join('\n'),
+  );
+  const result = spawnSync('nginx', ['-t', '-p', scratch, '-c', mainConf, '-e', path.join(scratch, 'nginx-nodes-error.log')], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /test is successful/);
 });
 
 test('Dovecot accepts the deploy/dovecot/conf.d snippets', () => {
@@ -55,4 +67,9 @@ test('Dovecot accepts the deploy/dovecot/conf.d snippets', () => {
   assert.match(result.stdout, /auth_master_user_separator = \*/);
   assert.match(result.stdout, /driver = lua/);
   assert.match(result.stdout, /unix_listener anvil-auth-penalty {\n\s+mode = 00\n/);
+  // nginx's PROXY header is read on the listeners Postern hands clients to, and trusted from loopback only.
+  assert.match(result.stdout, /inet_listener imap_proxied {\n\s+address = 127\.0\.0\.1\n\s+haproxy = yes\n\s+port = 10144\n/);
+  assert.match(result.stdout, /haproxy_trusted_networks = 127\.0\.0\.1 ::1/);
+  // The doveadm API Postern kicks sessions through listens on loopback only.
+  assert.match(result.stdout, /inet_listener http {\n\s+address = 127\.0\.0\.1\n\s+port = 10180\n/);
 });

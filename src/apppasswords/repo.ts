@@ -1,6 +1,6 @@
-import { and, asc, count, eq } from 'drizzle-orm';
+import { and, asc, count, eq, gt } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { appPasswords, users } from '../db/schema/index.ts';
+import { appPasswordVerifiers, appPasswords, users } from '../db/schema/index.ts';
 import type { User } from '../users/repo.ts';
 
 export type AppPassword = typeof appPasswords.$inferSelect;
@@ -37,6 +37,26 @@ export class AppPasswordRepo {
       .where(eq(appPasswords.id, id))
       .limit(1);
     return found;
+  }
+
+  /** loadByVerifier finds the password and owner a stored verifier key stands for, while it lasts. */
+  async loadByVerifier(key: string, now: Date): Promise<{ row: AppPassword; user: User } | undefined> {
+    const [found] = await this.db
+      .select({ row: appPasswords, user: users })
+      .from(appPasswordVerifiers)
+      .innerJoin(appPasswords, eq(appPasswords.id, appPasswordVerifiers.appPasswordId))
+      .innerJoin(users, eq(users.id, appPasswords.userId))
+      .where(and(eq(appPasswordVerifiers.key, key), gt(appPasswordVerifiers.expiresAt, now)))
+      .limit(1);
+    return found;
+  }
+
+  /** saveVerifier stores (or renews) a verifier key for a password. */
+  async saveVerifier(key: string, appPasswordId: string, expiresAt: Date): Promise<void> {
+    await this.db
+      .insert(appPasswordVerifiers)
+      .values({ key, appPasswordId, expiresAt })
+      .onConflictDoUpdate({ target: appPasswordVerifiers.key, set: { expiresAt } });
   }
 
   async save(row: typeof appPasswords.$inferInsert): Promise<AppPassword> {

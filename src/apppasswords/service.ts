@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import argon2 from 'argon2';
 import type { AuditLog, Origin } from '../audit/log.ts';
 import { ARGON2_OPTIONS } from '../auth/password.ts';
@@ -7,6 +8,8 @@ import { generateSecret, looksLikeAppPassword, normalizeSecret, selectorOf } fro
 
 export const MAX_PER_USER = 20;
 const LAST_USED_EVERY_MS = 60_000;
+/** How long a client's proven password spares it the hash when it reconnects from the same address. */
+export const VERIFIER_TTL_MS = 24 * 3600_000;
 
 export class AppPasswordError extends Error {
   constructor(readonly key: 'apppasswords.limit' | 'apppasswords.name_required' | 'apppasswords.scope_required') {
@@ -28,9 +31,14 @@ export interface NewAppPassword {
 export class AppPasswords {
   private readonly lastNoted = new Map<string, { at: number; ip: string; protocol: string }>();
 
+  /**
+   * `verifierKey` keys the stored verifiers (see remember); without one,
+   * every login that misses the memory cache is hashed.
+   */
   constructor(
     private readonly repo: AppPasswordRepo,
     private readonly audit: AuditLog,
+    private readonly verifierKey?: Buffer,
   ) {}
 
   async create(user: User, input: NewAppPassword, origin: Origin): Promise<{ secret: string; row: AppPassword }> {
@@ -84,6 +92,35 @@ export class AppPasswords {
     this.repo.updateLastUsed(id, now, ip, protocol).catch(() => this.lastNoted.delete(id));
   }
 
+  /**
+   * recall finds the password a client proved lately from the same address
+   * (see remember), with one indexed query and no hash. The row and its
+   * owner are read afresh, so a revoked password (its verifiers go with it)
+   * or a disabled owner is never recalled.
+   */
+  async recall(account: string, secret: string, ip: string, now = new Date()): Promise<{ row: AppPassword; user: User } | undefined> {
+    const key = this.verifierOf(account, secret, ip);
+    return key ? this.repo.loadByVerifier(key, now) : undefined;
+  }
+
+  /**
+   * remember stores a verifier for a password that was just verified with
+   * its hash: an HMAC of account, password and client address under a key
+   * the database does not hold. It lets any node admit the same client again
+   * without the hash for a day, e.g. when hundreds reconnect after a restart.
+   */
+  remember(account: string, secret: string, ip: string, appPasswordId: string, now = new Date()): void {
+    const key = this.verifierOf(account, secret, ip);
+    if (!key) return;
+    this.repo.saveVerifier(key, appPasswordId, new Date(now.getTime() + VERIFIER_TTL_MS)).catch(() => {});
+  }
+
+  private verifierOf(account: string, secret: string, ip: string): string | undefined {
+    const normalized = normalizeSecret(secret);
+    if (!this.verifierKey || !looksLikeAppPassword(normalized) || ip === 'unknown') return undefined;
+    return createHmac('sha256', this.verifierKey).update(`${account}\0${normalized}\0${ip}`).digest('base64url');
+  }
+
   list(userId: string) {
     return this.repo.list(userId);
   }
@@ -94,7 +131,7 @@ export class AppPasswords {
 
   async revoke(user: User, id: string, origin?: Origin): Promise<AppPassword | undefined> {
     const row = await this.repo.delete(user.id, id);
-    if (row) await this.audit.record({ event: 'apppassword.revoked', userId: user.id, account: user.email, origin, details: { name: row.name } });
+    if (row) await this.audit.record({ event: 'apppassword.revoked', userId: user.id, account: user.email, origin, details: { name: row.name, credential: row.id } });
     return row;
   }
 

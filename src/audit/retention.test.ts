@@ -99,7 +99,7 @@ describe('audit retention', () => {
     const release = await holdLock();
     try {
       const run = await retention(30).runOnce(now);
-      assert.deepEqual(run, { ran: false, auditEvents: 0, authAttempts: 0, notices: 0, statements: 0 });
+      assert.deepEqual(run, { ran: false, auditEvents: 0, authAttempts: 0, notices: 0, verifiers: 0, statements: 0 });
       assert.deepEqual(await eventAges(), [1, 100, 100], 'nothing deleted while another node holds the lock');
     } finally {
       await release();

@@ -37,6 +37,8 @@ export interface RetentionRun {
   auditEvents: number;
   authAttempts: number;
   notices: number;
+  /** Stored mail-login verifiers past their day (see AppPasswords.remember). */
+  verifiers: number;
   statements: number;
 }
 
@@ -111,7 +113,7 @@ export class AuditRetention {
     return withConnection(this.o.store, async (db) => {
       if (!(await tryLock(db))) return skipped();
       try {
-        const done: RetentionRun = { ran: true, auditEvents: 0, authAttempts: 0, notices: 0, statements: 0 };
+        const done: RetentionRun = { ran: true, auditEvents: 0, authAttempts: 0, notices: 0, verifiers: 0, statements: 0 };
         const cutoff = new Date(now.getTime() - this.o.days * DAY_MS);
         const windows = attemptWindows(this.o.rules);
         const count = async (table: 'audit_events' | 'auth_attempts' | 'notices', where: SQL) => {
@@ -124,6 +126,9 @@ export class AuditRetention {
         done.authAttempts =
           (await count('auth_attempts', sql`not success and created_at < ${new Date(now.getTime() - windows.failuresMs).toISOString()}::timestamptz`)) +
           (await count('auth_attempts', sql`success and created_at < ${new Date(now.getTime() - windows.successesMs).toISOString()}::timestamptz`));
+        // One row per client, address and password, each living a day: a single statement deletes them.
+        const expired = await db.execute(sql`delete from app_password_verifiers where expires_at < ${now.toISOString()}::timestamptz`);
+        done.verifiers = (expired as { rowCount?: number; affectedRows?: number }).rowCount ?? (expired as { affectedRows?: number }).affectedRows ?? 0;
         if (done.auditEvents || done.notices || done.authAttempts) {
           this.o.log.info('audit retention', { days: this.o.days, auditEvents: done.auditEvents, notices: done.notices, authAttempts: done.authAttempts });
         }
@@ -201,5 +206,5 @@ function rowsOf<R>(result: unknown): R[] {
 }
 
 function skipped(): RetentionRun {
-  return { ran: false, auditEvents: 0, authAttempts: 0, notices: 0, statements: 0 };
+  return { ran: false, auditEvents: 0, authAttempts: 0, notices: 0, verifiers: 0, statements: 0 };
 }

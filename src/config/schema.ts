@@ -97,6 +97,15 @@ export const configSchema = z
     MAIL_MASTER_USER: z.string().regex(/^[^\s*]+$/, 'must not contain spaces or *').optional(),
     MAIL_MASTER_PASSWORD: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     MAIL_LOGIN_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+    // A mail login whose password hash would finish later than this is told to retry instead (keep it under nginx's auth_http_timeout).
+    MAIL_AUTH_QUEUE_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+    // Where nginx's mail proxy hands logged-in clients: Dovecot listeners with `haproxy = yes`
+    // when nginx sends the PROXY protocol header (proxy_protocol on). Unset: IMAP_PORT, SUBMISSION_PORT.
+    PROXIED_IMAP_PORT: port.optional(),
+    PROXIED_SUBMISSION_PORT: port.optional(),
+    // Dovecot's doveadm HTTP API: revoking a credential ends the IMAP sessions it opened.
+    DOVEADM_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DOVEADM_API_KEY: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     // What mail clients are told to connect to (autoconfig, Apple profile, the settings page)
     MAIL_CLIENT_HOST: z.string().min(1).optional(),
     MAIL_CLIENT_IMAP_PORT: port.default(993),
@@ -126,6 +135,9 @@ export const configSchema = z
     for (const key of ['IMAP_HOST', 'SUBMISSION_HOST'] as const) {
       // nginx's auth_http wants an address in Auth-Server, not a name.
       if (c.MAILAUTH_SECRET && typeof c[key] === 'string' && !isIP(c[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'must be an IP address (nginx needs an address)' });
+    }
+    if (!!c.DOVEADM_URL !== !!c.DOVEADM_API_KEY) {
+      ctx.addIssue({ code: 'custom', path: [c.DOVEADM_URL ? 'DOVEADM_API_KEY' : 'DOVEADM_URL'], message: 'DOVEADM_URL and DOVEADM_API_KEY go together' });
     }
     if (c.MAILAUTH_SECRET && (!c.MAIL_MASTER_USER || !c.MAIL_MASTER_PASSWORD)) {
       ctx.addIssue({ code: 'custom', path: ['MAIL_MASTER_USER'], message: 'MAIL_MASTER_USER and MAIL_MASTER_PASSWORD are required when MAILAUTH_SECRET is set' });

@@ -3,9 +3,10 @@ import type { AuditLog } from '../audit/log.ts';
 import type { AppPasswords } from '../apppasswords/service.ts';
 import type { AppPassword, Scope } from '../apppasswords/repo.ts';
 import { verifyPassword } from '../auth/password.ts';
-import type { Regulator } from '../auth/regulation.ts';
+import type { Regulated, Regulator } from '../auth/regulation.ts';
 import type { User, UserRepo } from '../users/repo.ts';
 import { LoginCache, type CachedLogin } from './cache.ts';
+import { HashQueue } from './hash-queue.ts';
 
 /** MailAuthRequest is one IMAP or SMTP login, as a proxy or the mail server reports it. */
 export interface MailAuthRequest {
@@ -22,7 +23,9 @@ export type MailAuthResult =
   | { ok: true; user: Pick<User, 'id' | 'email'>; via: 'app_password' | 'password' }
   | { ok: false; kind: 'refused' | 'use_app_password'; message: string }
   | { ok: false; kind: 'throttled'; message: string; waitSeconds: number }
-  | { ok: false; kind: 'tempfail'; message: string };
+  | { ok: false; kind: 'tempfail'; message: string }
+  /** More logins wait for a hash than finish within the proxy's timeout: come back in `waitSeconds`. */
+  | { ok: false; kind: 'busy'; message: string; waitSeconds: number };
 
 /** Texts mail clients show. Plain ASCII, because IMAP and SMTP replies are. */
 export const MAIL_MESSAGES = {
@@ -44,6 +47,8 @@ export interface MailAuthDeps {
   /** Whether main passwords may open IMAP/SMTP for users without two-step verification. */
   mainPasswordAllowed: () => Promise<boolean>;
   cache?: LoginCache;
+  /** Turns logins away at once, with a wait, when their hash would finish after the proxy gave up. */
+  queue?: HashQueue;
 }
 
 /** Longest secret worth hashing: longer ones cannot be a valid password. */
@@ -72,10 +77,15 @@ type Verification =
  * out. Each login costs at most one argon2 verification, and a client
  * reconnecting with credentials verified minutes ago costs neither a hash
  * nor a query while the database's change notifications keep the cache
- * honest. Any failure of the store answers a temporary failure, never OK.
+ * honest; after a restart, or on another node, a stored verifier of the
+ * same client and address spares the hash (one query). When more logins
+ * wait for a hash than can finish before the proxy gives up, the rest are
+ * told at once to retry after a wait. Any failure of the store answers a
+ * temporary failure, never OK.
  */
 export class MailAuthenticator {
   readonly cache: LoginCache;
+  private readonly queue: HashQueue;
   /**
    * Whether change notifications reach the cache. Only then may a cached
    * login be admitted without asking the database; while they are down every
@@ -85,6 +95,7 @@ export class MailAuthenticator {
 
   constructor(private readonly d: MailAuthDeps) {
     this.cache = d.cache ?? new LoginCache();
+    this.queue = d.queue ?? new HashQueue();
   }
 
   /** credentialsChanged is fed by the database's change notifications: a user id, or '*' for everyone. */
@@ -122,9 +133,37 @@ export class MailAuthenticator {
     // No account has such a name: refuse without touching the store or a hash.
     if (req.user.length > NAME_MAX || CONTROL.test(req.user)) return this.refuse(req, undefined, 'malformed_name');
 
-    // Taken before anything is read: a change announced from now on voids what this login caches.
-    const generation = this.cache.generation();
-    const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => this.verify(req));
+    // A client that proved this password from this address lately (on any node, before a restart) needs no hash.
+    const recallGeneration = this.cache.generation();
+    const recalled = await this.d.appPasswords.recall(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp);
+    if (recalled && !recalled.user.disabled && this.usable(recalled.row.scopes, recalled.row.expiresAt?.getTime() ?? null, req.protocol)) {
+      const { row, user } = recalled;
+      if (this.live) {
+        this.cache.set(key, { userId: user.id, email: user.email, appPasswordId: row.id, scopes: row.scopes, passwordExpiresAt: row.expiresAt?.getTime() ?? null, generation: recallGeneration });
+      }
+      return this.admit(req, user, row.id, true);
+    }
+
+    const place = this.queue.enter();
+    if (!place.ok) {
+      this.log(req, undefined, 'mail.throttled', { reason: 'busy', retryAfter: place.retryAfterSeconds });
+      return { ok: false, kind: 'busy', message: MAIL_MESSAGES.tempfail, waitSeconds: place.retryAfterSeconds };
+    }
+    let hashed = false;
+    try {
+      // Taken before anything is read: a change announced from now on voids what this login caches.
+      const generation = this.cache.generation();
+      const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => {
+        hashed = true;
+        return this.verify(req);
+      });
+      return this.conclude(req, key, generation, outcome);
+    } finally {
+      this.queue.leave(place.ticket, hashed);
+    }
+  }
+
+  private conclude(req: MailAuthRequest, key: string, generation: number, outcome: Regulated<Verification>): MailAuthResult {
     if (!outcome.allowed) {
       this.log(req, undefined, 'mail.throttled', { knownIp: !!outcome.device });
       return { ok: false, kind: 'throttled', message: MAIL_MESSAGES.throttled, waitSeconds: Math.min(outcome.retryAfterSeconds, 60) };
@@ -140,6 +179,7 @@ export class MailAuthenticator {
           : { userId: user.id, email: user.email, passwordChangedAt: user.passwordChangedAt.getTime(), generation },
       );
     }
+    if (row) this.d.appPasswords.remember(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp, row.id);
     return this.admit(req, user, row?.id, false);
   }
 
@@ -183,7 +223,8 @@ export class MailAuthenticator {
 
   private admit(req: MailAuthRequest, user: Pick<User, 'id' | 'email'>, appPasswordId: string | undefined, cached: boolean): MailAuthResult {
     if (appPasswordId) this.d.appPasswords.noteUse(appPasswordId, req.clientIp, req.protocol);
-    this.log(req, user, 'mail.login_ok', { via: appPasswordId ? 'app_password' : 'password', cached });
+    // The credential's id lets a revocation find the addresses its sessions came from.
+    this.log(req, user, 'mail.login_ok', { via: appPasswordId ? 'app_password' : 'password', ...(appPasswordId ? { credential: appPasswordId } : {}), cached });
     return { ok: true, user: { id: user.id, email: user.email }, via: appPasswordId ? 'app_password' : 'password' };
   }
 

@@ -43,7 +43,7 @@ export function dovecotAuthHandler(auth: MailAuthenticator, users: UserRepo) {
     if (!protocol) return res.status(403).type('text/plain').send('Authentication failed.');
     const result = await auth.authenticate({ user: f.user, secret: f.password ?? '', protocol, clientIp: f.client_ip || 'unknown' });
     if (result.ok) return res.status(200).type('text/plain').send(result.user.email);
-    const status = result.kind === 'tempfail' ? 503 : result.kind === 'throttled' ? 429 : 403;
+    const status = result.kind === 'tempfail' || result.kind === 'busy' ? 503 : result.kind === 'throttled' ? 429 : 403;
     // A plain refusal gets an empty body, so Dovecot answers its ordinary "Authentication failed.".
     res.status(status).type('text/plain').send(result.kind === 'refused' ? '' : result.message);
   };

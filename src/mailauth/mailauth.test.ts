@@ -148,12 +148,17 @@ describe('the nginx auth_http endpoint', () => {
   });
 
   test('while change notifications are down, nothing is answered from the cache', async () => {
-    const { user, secret } = await withAppPassword();
+    const { user, secret, id } = await withAppPassword();
     assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
     t.s.mailAuth.notificationsLive(false);
     const verify = mock.method(argon2, 'verify');
     try {
+      // The database is read afresh (the stored verifier spares the hash) ...
       assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'OK');
+      assert.equal(verify.mock.callCount(), 0, 'recalled from the database, no hash');
+      // ... so a revoke that no notification announced still stops the password at once.
+      await t.s.db.execute(sql`delete from app_passwords where id = ${id}`);
+      assert.equal((await nginxAsks(user.email, secret)).headers['auth-status'], 'Authentication failed.');
       assert.equal(verify.mock.callCount(), 1, 'checked afresh');
     } finally {
       verify.mock.restore();

@@ -41,13 +41,15 @@ export function nginxAuthHandler(config: Config, auth: MailAuthenticator) {
       res.set({
         'Auth-Status': 'OK',
         'Auth-Server': smtp ? config.SUBMISSION_HOST : config.IMAP_HOST,
-        'Auth-Port': String(smtp ? config.SUBMISSION_PORT : config.IMAP_PORT),
+        'Auth-Port': String(smtp ? (config.PROXIED_SUBMISSION_PORT ?? config.SUBMISSION_PORT) : (config.PROXIED_IMAP_PORT ?? config.IMAP_PORT)),
         'Auth-User': `${result.user.email}*${config.MAIL_MASTER_USER}`,
         'Auth-Pass': config.MAIL_MASTER_PASSWORD!,
       });
       return res.status(200).end();
     }
     if (result.kind === 'tempfail') return fail(200, result.message, temporary);
+    // Too many logins wait for a hash: nginx keeps the connection, answers after the wait, and the client tries again.
+    if (result.kind === 'busy') return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...temporary });
     if (result.kind === 'throttled') {
       return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...(smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {}) });
     }

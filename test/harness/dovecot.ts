@@ -67,11 +67,23 @@ export interface DovecotOptions {
   masterPassword?: string;
   /** Log every auth step (auth_debug) into dovecot.log. */
   debug?: boolean;
+  /** Open the doveadm HTTP API on a 127.0.0.1 port with this API key (for kicking sessions). */
+  doveadmApiKey?: string;
+  /**
+   * Add IMAP and submission listeners that expect a PROXY protocol header
+   * (nginx `proxy_protocol on`), so Dovecot sees each client's own address.
+   */
+  haproxy?: boolean;
 }
 
 export interface DovecotInstance {
   imapPort: number;
   submissionPort: number;
+  /** The listeners for nginx with `proxy_protocol on`; only with `haproxy: true`. */
+  haproxyImapPort?: number;
+  haproxySubmissionPort?: number;
+  /** The doveadm HTTP API; only with `doveadmApiKey`. */
+  doveadmUrl?: string;
   masterUser: string;
   masterPassword: string;
   /** Temp dir holding config, logs and mail; removed by stop(). */
@@ -96,6 +108,8 @@ interface DovecotConfig {
   usersFile: string;
   postern?: { url: string; secret: string };
   debug: boolean;
+  doveadm?: { port: number; apiKey: string };
+  haproxy?: { imapPort: number; submissionPort: number };
 }
 
 // Kept parallel to deploy/dovecot/conf.d/*.conf: master user, Lua passdb,
@@ -119,15 +133,27 @@ function renderConfig(c: DovecotConfig): string {
     `default_internal_group = ${account.internalGroup}`,
     `default_login_user = ${account.loginUser}`,
     'mail_location = maildir:~/Maildir',
+    // Room for hundreds of clients logging in at once (the reconnect-storm benchmark), not Dovecot's 100.
+    'default_process_limit = 1000',
+    'default_client_limit = 4000',
     'hostname = mail.example.test',
     '',
     `service imap-login {${chroot}`,
+    // One login process serves many connections (Dovecot's "high-performance" mode).
+    '  service_count = 0',
+    '  client_limit = 1000',
     `  inet_listener imap {\n    address = 127.0.0.1\n    port = ${c.imapPort}\n  }`,
     '  inet_listener imaps {\n    port = 0\n  }',
+    ...(c.haproxy ? [`  inet_listener imap_proxied {\n    address = 127.0.0.1\n    port = ${c.haproxy.imapPort}\n    haproxy = yes\n  }`] : []),
     '}',
     `service submission-login {${chroot}`,
     `  inet_listener submission {\n    address = 127.0.0.1\n    port = ${c.submissionPort}\n  }`,
+    ...(c.haproxy ? [`  inet_listener submission_proxied {\n    address = 127.0.0.1\n    port = ${c.haproxy.submissionPort}\n    haproxy = yes\n  }`] : []),
     '}',
+    ...(c.haproxy ? ['haproxy_trusted_networks = 127.0.0.1'] : []),
+    ...(c.doveadm
+      ? [`doveadm_api_key = ${c.doveadm.apiKey}`, `service doveadm {\n  inet_listener http {\n    address = 127.0.0.1\n    port = ${c.doveadm.port}\n  }\n}`]
+      : []),
     `submission_relay_host = ${c.relay.host}`,
     `submission_relay_port = ${c.relay.port}`,
     '',
@@ -220,6 +246,8 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     usersFile,
     postern: opts.postern,
     debug: opts.debug ?? false,
+    doveadm: opts.doveadmApiKey ? { port: await freePort(), apiKey: opts.doveadmApiKey } : undefined,
+    haproxy: opts.haproxy ? { imapPort: await freePort(), submissionPort: await freePort() } : undefined,
   };
   const confFile = path.join(dir, 'dovecot.conf');
   fs.writeFileSync(confFile, renderConfig(config));
@@ -229,13 +257,16 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     command: 'dovecot',
     args: ['-F', '-c', confFile],
     dir,
-    ports: [config.imapPort, config.submissionPort],
+    ports: [config.imapPort, config.submissionPort, ...(config.haproxy ? [config.haproxy.imapPort, config.haproxy.submissionPort] : []), ...(config.doveadm ? [config.doveadm.port] : [])],
     logFiles: [config.logFile],
   });
 
   return {
     imapPort: config.imapPort,
     submissionPort: config.submissionPort,
+    haproxyImapPort: config.haproxy?.imapPort,
+    haproxySubmissionPort: config.haproxy?.submissionPort,
+    doveadmUrl: config.doveadm ? `http://127.0.0.1:${config.doveadm.port}` : undefined,
     masterUser,
     masterPassword,
     dir,

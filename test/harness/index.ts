@@ -2,5 +2,5 @@
 // instances for tests, each on free 127.0.0.1 ports in its own temp dir.
 export { freePort, waitForPorts } from './ports.ts';
 export { startDovecot, POSTERN_AUTH_LUA, type DovecotOptions, type DovecotInstance } from './dovecot.ts';
-export { startNginx, makeSelfSignedCert, type NginxOptions, type NginxInstance } from './nginx.ts';
+export { startNginx, startHttpBalancer, makeSelfSignedCert, type NginxOptions, type NginxInstance, type BalancerInstance } from './nginx.ts';
 export { startSmtpSink, type SmtpSink, type SinkMessage } from './smtp-sink.ts';

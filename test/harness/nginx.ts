@@ -14,6 +14,8 @@ export interface NginxOptions {
    * port, with a throwaway self-signed certificate (clients must not verify it).
    */
   tls?: boolean;
+  /** Send the PROXY protocol header to the backend (Dovecot listeners with `haproxy = yes`). */
+  proxyProtocol?: boolean;
 }
 
 export interface NginxInstance {
@@ -37,24 +39,25 @@ interface NginxConfig {
   imapPort: number;
   smtpPort: number;
   tls?: { certFile: string; keyFile: string; imapsPort: number };
+  proxyProtocol?: boolean;
 }
 
 // Kept parallel to deploy/nginx/postern-mail.conf; differences: 127.0.0.1
 // high ports, plain text unless `tls`, and no STARTTLS requirement.
 function renderConfig(c: NginxConfig): string {
-  const starttls = c.tls ? '    starttls on;\n' : '';
+  const starttls = (c.tls ? '    starttls on;\n' : '') + (c.proxyProtocol ? '    proxy_protocol on;\n' : '');
   const certificate = c.tls
     ? `  ssl_certificate     ${c.tls.certFile};\n  ssl_certificate_key ${c.tls.keyFile};\n`
     : '';
   const imaps = c.tls
-    ? `  server {\n    listen 127.0.0.1:${c.tls.imapsPort} ssl;\n    protocol imap;\n  }\n`
+    ? `  server {\n    listen 127.0.0.1:${c.tls.imapsPort} ssl;\n    protocol imap;\n${c.proxyProtocol ? '    proxy_protocol on;\n' : ''}  }\n`
     : '';
   return `load_module ${MAIL_MODULE};
 daemon off;
 worker_processes 1;
 pid ${c.dir}/nginx.pid;
 error_log ${c.logFile} info;
-events { worker_connections 256; }
+events { worker_connections 4096; }
 
 mail {
   server_name mail.example.test;
@@ -107,6 +110,7 @@ export async function startNginx(opts: NginxOptions): Promise<NginxInstance> {
     secret: opts.postern.secret,
     imapPort: await freePort(),
     smtpPort: await freePort(),
+    proxyProtocol: opts.proxyProtocol,
   };
   if (opts.tls) config.tls = { ...makeSelfSignedCert(dir), imapsPort: await freePort() };
   const confFile = path.join(dir, 'nginx.conf');
@@ -133,4 +137,56 @@ export async function startNginx(opts: NginxOptions): Promise<NginxInstance> {
     logFile: config.logFile,
     stop: daemon.stop,
   };
+}
+
+export interface BalancerInstance {
+  port: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * startHttpBalancer runs nginx as an HTTP load balancer on a free 127.0.0.1
+ * port, sending requests to the given ports in turn (round robin), the way
+ * an institution puts several Postern nodes behind one address.
+ */
+export async function startHttpBalancer(upstreamPorts: number[]): Promise<BalancerInstance> {
+  const dir = makeDaemonDir('nginx-lb');
+  const logFile = path.join(dir, 'log', 'nginx-error.log');
+  const port = await freePort();
+  const servers = upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
+  const confFile = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(
+    confFile,
+    `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${logFile} info;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream postern {
+${servers}
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://postern;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      # A node that is down is skipped: the next one answers the same request.
+      proxy_next_upstream error timeout http_502;
+      proxy_connect_timeout 1s;
+    }
+  }
+}
+`,
+  );
+  const daemon = await startDaemon({ name: 'nginx', command: 'nginx', args: ['-p', dir, '-c', confFile, '-e', logFile], dir, ports: [port], logFiles: [logFile] });
+  return { port, logFile, stop: daemon.stop };
 }

@@ -16,21 +16,34 @@ export interface MailStack {
   stop(): Promise<void>;
 }
 
+export interface StackOptions {
+  /** nginx sends the PROXY header to Dovecot's `haproxy = yes` listeners, so Dovecot sees client addresses. */
+  proxyProtocol?: boolean;
+  /** Dovecot's doveadm HTTP API, and Postern configured to end sessions through it. */
+  doveadm?: boolean;
+}
+
 /**
  * startMailStack runs the whole chain on 127.0.0.1: an SMTP sink as the
  * relay, Dovecot (master user, Lua passdb asking Postern), Postern itself on
  * a real port, and nginx's mail proxy asking Postern about every login.
  */
-export async function startMailStack(env: Record<string, string> = {}): Promise<MailStack> {
+export async function startMailStack(env: Record<string, string> = {}, opts: StackOptions = {}): Promise<MailStack> {
   const sink = await startSmtpSink();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url, secret: MAILAUTH_SECRET } });
-  const s = await startServices({ ...backendEnv(dovecot, MAILAUTH_SECRET), ...env });
+  const doveadmApiKey = opts.doveadm ? `doveadm-${port}-key` : undefined;
+  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url, secret: MAILAUTH_SECRET }, haproxy: opts.proxyProtocol, doveadmApiKey });
+  const s = await startServices({
+    ...backendEnv(dovecot, MAILAUTH_SECRET),
+    ...(opts.proxyProtocol ? { PROXIED_IMAP_PORT: String(dovecot.haproxyImapPort), PROXIED_SUBMISSION_PORT: String(dovecot.haproxySubmissionPort) } : {}),
+    ...(doveadmApiKey ? { DOVEADM_URL: dovecot.doveadmUrl!, DOVEADM_API_KEY: doveadmApiKey } : {}),
+    ...env,
+  });
   const server: Server = await new Promise((resolve) => {
     const srv = createApp(s).listen(port, '127.0.0.1', () => resolve(srv));
   });
-  const nginx = await startNginx({ postern: { url, secret: MAILAUTH_SECRET } });
+  const nginx = await startNginx({ postern: { url, secret: MAILAUTH_SECRET }, proxyProtocol: opts.proxyProtocol });
   return {
     s,
     url,
