@@ -1,11 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { fits, launchBrowser, newContext, screenshot, wide } from './helpers/browser.ts';
+import { fits, newContext, screenshot, wide } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
-import { startMailWorld, type MailWorld } from './helpers/mail.ts';
+import type { MailWorld } from './helpers/mail.ts';
+import { startBrowserMailWorld, type BrowserMailWorld } from './helpers/mail-browser.ts';
 
 /*
  * Every mail page fits the window, with no sideways scrolling, on a small
@@ -13,27 +12,18 @@ import { startMailWorld, type MailWorld } from './helpers/mail.ts';
  * English and in Chinese, with long names, subjects and addresses.
  */
 
+let world: BrowserMailWorld;
 let w: MailWorld;
-let server: Server;
 let url: string;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+let contexts: BrowserContext[];
 
 before(async () => {
-  [w, browser] = await Promise.all([startMailWorld(), launchBrowser()]);
-  server = await new Promise<Server>((resolve) => {
-    const srv = w.t.app.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  world = await startBrowserMailWorld();
+  ({ w, url, browser, contexts } = world);
 });
 
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await w?.close();
-});
+after(() => world?.close());
 
 const WIDTHS = [360, 390, 768, 1280];
 const LABELS = {

@@ -1,11 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, openPage, screenshot } from './helpers/browser.ts';
+import { openPage, screenshot } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
-import { startMailWorld, type MailWorld } from './helpers/mail.ts';
+import type { MailWorld } from './helpers/mail.ts';
+import { startBrowserMailWorld, type BrowserMailWorld } from './helpers/mail-browser.ts';
 
 /*
  * A person in Chromium reads and answers mail, shares the mailbox, and a
@@ -14,27 +13,18 @@ import { startMailWorld, type MailWorld } from './helpers/mail.ts';
  */
 
 
+let world: BrowserMailWorld;
 let w: MailWorld;
-let server: Server;
 let url: string;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+let contexts: BrowserContext[];
 
 before(async () => {
-  [w, browser] = await Promise.all([startMailWorld(), launchBrowser()]);
-  server = await new Promise<Server>((resolve) => {
-    const srv = w.t.app.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  world = await startBrowserMailWorld();
+  ({ w, url, browser, contexts } = world);
 });
 
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await w?.close();
-});
+after(() => world?.close());
 
 function open(locale: string): Promise<Page> {
   return openPage(browser, contexts, locale);

@@ -1,12 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { simpleParser } from 'mailparser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { fits, launchBrowser, openPage, screenshot, wide } from './helpers/browser.ts';
+import { fits, openPage, screenshot, wide } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
-import { startMailWorld, type MailWorld } from './helpers/mail.ts';
+import type { MailWorld } from './helpers/mail.ts';
+import { startBrowserMailWorld, type BrowserMailWorld } from './helpers/mail-browser.ts';
 
 /*
  * A person writes mail in Chromium: formats text in the editor, picks a
@@ -16,27 +15,18 @@ import { startMailWorld, type MailWorld } from './helpers/mail.ts';
  * test-results/screenshots.
  */
 
+let world: BrowserMailWorld;
 let w: MailWorld;
-let server: Server;
 let url: string;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+let contexts: BrowserContext[];
 
 before(async () => {
-  [w, browser] = await Promise.all([startMailWorld(), launchBrowser()]);
-  server = await new Promise<Server>((resolve) => {
-    const srv = w.t.app.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  world = await startBrowserMailWorld();
+  ({ w, url, browser, contexts } = world);
 });
 
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await w?.close();
-});
+after(() => world?.close());
 
 const EN = { email: 'Email address', password: 'Password', submit: 'Sign in' };
 const ZH = { email: '邮箱地址', password: '密码', submit: '登录' };

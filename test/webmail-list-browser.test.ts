@@ -1,12 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { fits, launchBrowser, newContext, screenshot, wide } from './helpers/browser.ts';
+import { fits, newContext, screenshot, wide } from './helpers/browser.ts';
 import { buildUser, PASSWORD } from './helpers/factories.ts';
-import { startMailWorld, type MailWorld } from './helpers/mail.ts';
+import type { MailWorld } from './helpers/mail.ts';
+import { startBrowserMailWorld, type BrowserMailWorld } from './helpers/mail-browser.ts';
 
 /*
  * The message list in Chromium: the browser's time zone reaches the server,
@@ -15,27 +14,18 @@ import { startMailWorld, type MailWorld } from './helpers/mail.ts';
  * languages go to test-results/screenshots.
  */
 
+let world: BrowserMailWorld;
 let w: MailWorld;
-let server: Server;
 let url: string;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+let contexts: BrowserContext[];
 
 before(async () => {
-  [w, browser] = await Promise.all([startMailWorld(), launchBrowser()]);
-  server = await new Promise<Server>((resolve) => {
-    const srv = w.t.app.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  world = await startBrowserMailWorld();
+  ({ w, url, browser, contexts } = world);
 });
 
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await w?.close();
-});
+after(() => world?.close());
 
 const LABELS = {
   en: { email: 'Email address', password: 'Password', submit: 'Sign in' },
@@ -134,7 +124,8 @@ describe('the message list in a browser', () => {
       assert.equal(await folders.isVisible(), false, 'folders fold away on a phone');
       // One block per message: the subject and the preview each on a line of their own, the full width.
       const row = page.locator('tr', { hasText: '关于下周组会的安排' });
-      const subject = await row.locator('.mail-subject').boundingBox();
+      // The subject's line (the subject, and a conversation's count beside it) spans the row.
+      const subject = await row.locator('.mail-subject-line').boundingBox();
       const preview = await row.locator('.mail-preview').boundingBox();
       const from = await row.locator('.mail-col-from').boundingBox();
       assert.ok(subject && preview && from);

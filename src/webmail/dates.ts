@@ -17,16 +17,68 @@ const ZONE_SHAPE = /^[A-Za-z][A-Za-z0-9_+\-/]*$/;
  */
 export function canonicalZone(v: unknown): string | undefined {
   if (typeof v !== 'string' || !v || v.length > MAX_ZONE_LENGTH || !ZONE_SHAPE.test(v)) return undefined;
+  // Building a formatter costs more than the rest of a list page's dates: the answer is kept per name.
+  const known = zones.get(v);
+  if (known !== undefined) return known || undefined;
+  let zone = '';
   try {
-    return new Intl.DateTimeFormat('en', { timeZone: v }).resolvedOptions().timeZone;
+    zone = new Intl.DateTimeFormat('en', { timeZone: v }).resolvedOptions().timeZone;
   } catch {
-    return undefined;
+    // Not a zone: remembered as such.
   }
+  if (zones.size >= MAX_CACHED) zones.clear();
+  zones.set(v, zone);
+  return zone || undefined;
 }
+
+// Zone names (as given) to their canonical name, '' for none; formatters per language and zone.
+// Both are bounded: a stray flood of names empties them rather than growing them.
+const MAX_CACHED = 1000;
+const zones = new Map<string, string>();
+const formatters = new Map<string, Formatters>();
+
+interface Formatters {
+  day: Intl.DateTimeFormat;
+  time: Intl.DateTimeFormat;
+  monthDay: Intl.DateTimeFormat;
+  full: Intl.DateTimeFormat;
+}
+
+function formattersFor(lang: 'zh-CN' | 'en-GB', zone: string): Formatters {
+  const key = `${lang} ${zone}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = {
+      day: new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+      time: new Intl.DateTimeFormat(lang, { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+      monthDay: new Intl.DateTimeFormat(lang, { timeZone: zone, month: lang === 'zh-CN' ? 'long' : 'short', day: 'numeric' }),
+      full: new Intl.DateTimeFormat(lang, {
+        timeZone: zone,
+        year: 'numeric',
+        month: 'short',
+        day: 'numeric',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+        timeZoneName: 'shortOffset',
+      }),
+    };
+    if (formatters.size >= MAX_CACHED) formatters.clear();
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+let serverZone: { tz: string | undefined; zone: string } | undefined;
 
 /** serverTimeZone is the zone for readers whose browser has not reported one: TZ, else the system's, else UTC. */
 export function serverTimeZone(): string {
-  return canonicalZone(process.env.TZ) ?? canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone) ?? 'UTC';
+  const tz = process.env.TZ;
+  if (serverZone?.tz !== tz || !serverZone) {
+    serverZone = { tz, zone: canonicalZone(tz) ?? canonicalZone(Intl.DateTimeFormat().resolvedOptions().timeZone) ?? 'UTC' };
+  }
+  return serverZone.zone;
 }
 
 /** DateWriter writes dates for one reader: their language and time zone, "today" as of one moment. */
@@ -44,20 +96,7 @@ export interface DateWriter {
 export function dateWriter(locale: string, timeZone: string, now: Date = new Date()): DateWriter {
   const zone = canonicalZone(timeZone) ?? 'UTC';
   const lang = locale === 'zh-CN' ? 'zh-CN' : 'en-GB';
-  const day = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
-  const time = new Intl.DateTimeFormat(lang, { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-  const monthDay = new Intl.DateTimeFormat(lang, { timeZone: zone, month: lang === 'zh-CN' ? 'long' : 'short', day: 'numeric' });
-  const full = new Intl.DateTimeFormat(lang, {
-    timeZone: zone,
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'shortOffset',
-  });
+  const { day, time, monthDay, full } = formattersFor(lang, zone);
   // en-CA writes the calendar day as YYYY-MM-DD.
   const today = day.format(now);
   return {

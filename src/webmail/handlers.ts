@@ -35,9 +35,13 @@ export function baseUrl(access: MailboxAccess): string {
 /** mailChrome makes what every mailbox page shows around its content: the mailbox switcher and the folders. */
 export function mailChrome(s: Services) {
   const mail = s.mail.webmail;
-  // `known`: preferences the handler already read, so they are not read twice.
-  return async (req: Request, access: MailboxAccess, known?: Preferences) => {
-    const [folders, shared, prefs] = await Promise.all([mail.folders(access), s.mail.sharing.sharedWith(req.user!), known ?? s.mail.prefs.load(req.user!.id)]);
+  // `known`: what the handler already read (its preferences, the folders from its own IMAP session), so it is not read twice.
+  return async (req: Request, access: MailboxAccess, known: { prefs?: Preferences; folders?: Folder[] } = {}) => {
+    const [folders, shared, prefs] = await Promise.all([
+      known.folders ?? mail.folders(access),
+      s.mail.sharing.sharedWith(req.user!),
+      known.prefs ?? s.mail.prefs.load(req.user!.id),
+    ]);
     // Dates in the reader's own zone (as their browser reported it), in their language.
     const dates = dateWriter(req.locale, prefs.timeZone);
     return {
@@ -111,7 +115,7 @@ export function webmailHandlers(s: Services) {
       const page = await chrome(req, access);
       if (page.prefs.readingPane) {
         // The reading pane: the folder's first page beside the message (a phone shows the message alone).
-        const list = await mail.list(access, params.data.folder, 1);
+        const list = await mail.list(access, params.data.folder, 1, NO_SEARCH, page.prefs.conversations);
         return res.render('mail/list', { ...page, ...listLocals(page.folders, list, NO_SEARCH, { message, images }) });
       }
       res.render('mail/message', { ...page, folder: params.data.folder, message, images });

@@ -98,6 +98,15 @@ export class Webmail {
   }
 
   /** list pages through a folder newest first, or through what a search found (see list/page.ts). */
+  /** listWithFolders is list() and folders() on one IMAP session: what the list page shows. */
+  async listWithFolders(access: MailboxAccess, folder: string, page: number, search: Search = NO_SEARCH, conversations = false): Promise<{ list: ListPage; folders: Folder[] }> {
+    this.check(access, 'view');
+    return this.use(access, async (c) => {
+      const list = await listPage(c, await this.open(c, access, folder), page, search, conversations);
+      return { list, folders: await listFolders(c) };
+    });
+  }
+
   async list(access: MailboxAccess, folder: string, page: number, search: Search = NO_SEARCH, conversations = false): Promise<ListPage> {
     this.check(access, 'view');
     return this.use(access, async (c) => listPage(c, await this.open(c, access, folder), page, search, conversations));

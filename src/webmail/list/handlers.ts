@@ -26,7 +26,10 @@ export function listHandlers(s: Services) {
       if (!query.success) throw badRequest('mail.bad_search');
       const { page: pageNo, ...search } = query.data;
       const prefs = await s.mail.prefs.load(req.user!.id);
-      const [list, page] = await Promise.all([mail.list(access, folder, pageNo, search, prefs.conversations), chrome(req, access, prefs)]);
+      // The page and the folder counts from one IMAP session, one after the other: two sessions on the
+      // same mailbox at once make the server synchronise the folder twice.
+      const { list, folders } = await mail.listWithFolders(access, folder, pageNo, search, prefs.conversations);
+      const page = await chrome(req, access, { prefs, folders });
       res.render('mail/list', { ...page, ...listLocals(page.folders, list, search) });
     },
 
