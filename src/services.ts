@@ -145,6 +145,7 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     requires2fa: (user) => userService.requires2fa(user),
     mainPasswordAllowed: async () => (await userService.policy()).mailMainPassword,
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
+    appPasswordsUrl: config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/$/, '')}/settings/app-passwords` : undefined,
     // argon2 runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), and no faster than the cores.
     queue: new HashQueue(config.MAIL_AUTH_QUEUE_MS, Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism()))),
   });

@@ -100,6 +100,27 @@ describe('the list grouped by conversation', () => {
     assert.match(textOf((await o.get('/mail')).text), /6 messages/);
   });
 
+  test('a message page lists its conversation, oldest first, linking the others; a lone message lists none', async () => {
+    const user = await buildUser(w.t.s);
+    const { a, lone } = await seedThreads(user);
+    const c = await w.t.signIn(user.email);
+    await c.get('/mail');
+    // Off: no conversation on the page.
+    assert.doesNotMatch((await c.get(`/mail/folder/INBOX/${a[1]}`)).text, /mail-conversation/);
+    await group(c, '1');
+    const page = await c.get(`/mail/folder/INBOX/${a[1]}`);
+    assert.match(textOf(page.text), /This conversation: 3 messages/);
+    const section = page.text.slice(page.text.indexOf('mail-conversation'));
+    const order = ['>Budget 2027<', '>Re: Budget 2027<', '>Re: Re: Budget 2027<'].map((t) => section.indexOf(t));
+    assert.ok(order.every((i) => i > 0) && order[0]! < order[1]! && order[1]! < order[2]!, 'oldest first');
+    assert.match(section, new RegExp(`href="/mail/folder/INBOX/${a[0]}"`));
+    assert.match(section, new RegExp(`href="/mail/folder/INBOX/${a[2]}"`));
+    assert.doesNotMatch(section.slice(0, section.indexOf('</details>')), new RegExp(`href="/mail/folder/INBOX/${a[1]}"`), 'the open message is not a link to itself');
+    assert.doesNotMatch((await c.get(`/mail/folder/INBOX/${lone}`)).text, /mail-conversation/);
+    // Lab move's messages are not part of Budget's conversation.
+    assert.doesNotMatch(section.slice(0, section.indexOf('</details>')), /Lab move/);
+  });
+
   test('the preference form refuses what it does not offer and returns only to mail pages', async () => {
     const user = await buildUser(w.t.s);
     const c = await w.t.signIn(user.email);

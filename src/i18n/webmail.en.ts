@@ -236,6 +236,8 @@ export const webmailEn = {
   'mail.thread.total.one': '{count} conversation',
   'mail.thread.total.other': '{count} conversations',
   'mail.thread.label': 'Group:',
+  'mail.thread.heading.one': 'This conversation: {count} message',
+  'mail.thread.heading.other': 'This conversation: {count} messages',
   'mail.thread.on': 'By conversation',
   'mail.thread.off': 'One row per message',
   // Writing mail: drafts, the editor, suggestions; Settings → Signature.

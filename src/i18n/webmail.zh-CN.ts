@@ -238,6 +238,8 @@ export const webmailZhCN: Record<keyof typeof webmailEn, string> = {
   'mail.thread.total.one': '{count} 个会话',
   'mail.thread.total.other': '{count} 个会话',
   'mail.thread.label': '分组：',
+  'mail.thread.heading.one': '此会话共 {count} 封邮件',
+  'mail.thread.heading.other': '此会话共 {count} 封邮件',
   'mail.thread.on': '按会话',
   'mail.thread.off': '每封邮件一行',
   // Writing mail: drafts, the editor, suggestions; Settings → Signature.

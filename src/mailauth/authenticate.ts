@@ -49,6 +49,13 @@ export interface MailAuthDeps {
   cache?: LoginCache;
   /** Turns logins away at once, with a wait, when their hash would finish after the proxy gave up. */
   queue?: HashQueue;
+  /**
+   * Where a person creates client-specific passwords (PUBLIC_URL's settings
+   * page). Mail apps can only show ASCII at login (IMAP allows UTF-8 only
+   * after it, SMTP only from MAIL FROM), so the refusal names this page,
+   * which explains the rest in the reader's own language.
+   */
+  appPasswordsUrl?: string;
 }
 
 /** Longest secret worth hashing: longer ones cannot be a valid password. */
@@ -231,7 +238,7 @@ export class MailAuthenticator {
   private refuse(req: MailAuthRequest, user: User | undefined, reason: string, pointToAppPassword = false): MailAuthResult {
     this.log(req, user, 'mail.login_failed', { reason });
     return pointToAppPassword
-      ? { ok: false, kind: 'use_app_password', message: MAIL_MESSAGES.useAppPassword }
+      ? { ok: false, kind: 'use_app_password', message: this.d.appPasswordsUrl ? `${MAIL_MESSAGES.useAppPassword} ${this.d.appPasswordsUrl}` : MAIL_MESSAGES.useAppPassword }
       : { ok: false, kind: 'refused', message: MAIL_MESSAGES.refused };
   }
 

@@ -318,3 +318,21 @@ describe('the Dovecot Lua endpoint', () => {
     assert.equal((await dovecotAsks({ password: PASSWORD })).status, 400);
   });
 });
+
+describe('with PUBLIC_URL set', () => {
+  test('the refusal of a main password names the page where client-specific passwords are made, in plain ASCII', async () => {
+    const site = await startApp({ ...MAIL_ENV, PUBLIC_URL: 'https://mail.example.edu/' });
+    try {
+      const user = await buildUser(site.s, { phone: '+8613200132077' });
+      const res = await nginxAsks(user.email, PASSWORD, { app: site.app, ip: '192.0.2.99' });
+      const text = res.headers['auth-status']!;
+      assert.equal(text, `${MAIL_MESSAGES.useAppPassword} https://mail.example.edu/settings/app-passwords`);
+      assert.match(text, /^[\x20-\x7e]+$/);
+      // A wrong password still learns nothing of the sort.
+      const wrong = await nginxAsks(user.email, 'not the password', { app: site.app, ip: '192.0.2.98' });
+      assert.equal(wrong.headers['auth-status'], MAIL_MESSAGES.refused);
+    } finally {
+      await site.close();
+    }
+  });
+});

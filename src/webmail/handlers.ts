@@ -113,6 +113,9 @@ export function webmailHandlers(s: Services) {
         res.setHeader('Content-Security-Policy', csp.replace(/img-src [^;]*/, "img-src 'self' data: https: http:"));
       }
       const page = await chrome(req, access);
+      // Grouped by conversation: the message page lists the rest of its conversation.
+      const conversation = page.prefs.conversations ? await mail.conversation(access, params.data.folder, params.data.uid) : [];
+      res.locals.conversation = conversation;
       if (page.prefs.readingPane) {
         // The reading pane: the folder's first page beside the message (a phone shows the message alone).
         const list = await mail.list(access, params.data.folder, 1, NO_SEARCH, page.prefs.conversations);

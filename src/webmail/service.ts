@@ -16,7 +16,8 @@ import { draftAttachments, findDrafts } from './compose/drafts-folder.ts';
 import { SendError, type Relay } from './smtp.ts';
 import { folderRefusal, imapFailure, noSuchFolder, noSuchMessage, notAllowed, MailboxError } from './errors.ts';
 import type { KeptDraft } from './drafts.ts';
-import type { ListPage } from './list/summary.ts';
+import type { ListPage, Summary } from './list/summary.ts';
+import { conversationAround } from './list/threads.ts';
 import { listPage } from './list/page.ts';
 import { NO_SEARCH, type Search } from './list/search.ts';
 import { bulkAct, MAX_PICKED, NEEDS, type BulkAction, type BulkResult, type Selection } from './list/bulk.ts';
@@ -138,6 +139,15 @@ export class Webmail {
    * parts shown, with BODY.PEEK. Only the owner's opening sets \Seen; a
    * delegate's view is audited for the owner.
    */
+  /** conversation lists the messages of the conversation a message belongs to (empty when it stands alone). */
+  async conversation(access: MailboxAccess, folder: string, uid: number): Promise<Summary[]> {
+    this.check(access, 'view');
+    return this.use(access, async (c) => {
+      await this.open(c, access, folder);
+      return conversationAround(c, uid);
+    });
+  }
+
   async read(access: MailboxAccess, folder: string, uid: number, remoteImages: boolean, origin: Origin): Promise<OpenedMessage> {
     this.check(access, 'view');
     const fetched = await this.use(access, async (c) => {

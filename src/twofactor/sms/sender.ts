@@ -1,4 +1,4 @@
-import twilio from 'twilio';
+import type twilio from 'twilio';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
 import { maskPhone } from './phone.ts';
@@ -21,36 +21,15 @@ export class ConsoleSmsSender implements SmsSender {
   }
 }
 
-/**
- * BaseUrlRequestClient points the Twilio SDK, whose host is fixed, at another
- * base URL (a Twilio-compatible proxy, or a local fake in tests).
- */
-class BaseUrlRequestClient extends twilio.RequestClient {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly timeoutMs: number,
-  ) {
-    super({ timeout: timeoutMs, keepAlive: true });
-  }
-
-  override request<T>(opts: Parameters<twilio.RequestClient['request']>[0]) {
-    const uri = new URL(opts.uri);
-    const target = new URL(uri.pathname + uri.search, this.baseUrl.endsWith('/') ? this.baseUrl : this.baseUrl + '/');
-    return super.request<T>({ ...opts, uri: target.toString(), timeout: opts.timeout ?? this.timeoutMs } as never) as never;
-  }
-}
-
 /** TwilioSmsSender sends through Twilio's Messages API. */
 export class TwilioSmsSender implements SmsSender {
-  private readonly client: twilio.Twilio;
+  // Twilio's SDK weighs some 20 MB in memory: it is loaded with the first message, and only where Twilio is the provider.
+  private client?: Promise<twilio.Twilio>;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-  ) {
-    const httpClient = new BaseUrlRequestClient(config.TWILIO_API_BASE_URL, config.TWILIO_TIMEOUT_MS);
-    this.client = twilio(config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, { httpClient, timeout: config.TWILIO_TIMEOUT_MS });
-  }
+  ) {}
 
   async send(to: string, body: string): Promise<void> {
     const from = this.config.TWILIO_MESSAGING_SERVICE_SID
@@ -59,7 +38,8 @@ export class TwilioSmsSender implements SmsSender {
     // The log names the number only masked: it is personal data, and the log is read by more people than the users table.
     const masked = maskPhone(to);
     try {
-      const msg = await this.client.messages.create({ to, body, ...from });
+      this.client ??= import('./twilio-client.ts').then((m) => m.twilioClient(this.config));
+      const msg = await (await this.client).messages.create({ to, body, ...from });
       this.log.info('sms', { provider: 'twilio', to: masked, sid: msg.sid, status: msg.status });
     } catch (err) {
       const e = err as { status?: number; code?: number; message?: string };

@@ -1,4 +1,5 @@
 import type { ImapFlow } from 'imapflow';
+import { summary, type Summary } from './summary.ts';
 
 /** A thread as the list shows it: its newest message stands for it, with how many it holds. */
 export interface Conversation {
@@ -80,6 +81,23 @@ export async function threadsOf(c: ImapFlow): Promise<Conversation[]> {
   // The connection's queue moves on only once the answer is taken (as imapflow's own commands do).
   response.next();
   return conversations(answers.flatMap((a) => parseThreads(a)));
+}
+
+/** MAX_SHOWN bounds the messages a message page lists of its conversation (the newest). */
+export const MAX_SHOWN = 50;
+
+/**
+ * conversationAround lists the conversation a message of the open folder
+ * belongs to, oldest first (at most the MAX_SHOWN newest), or nothing when
+ * it stands alone or the server cannot thread.
+ */
+export async function conversationAround(c: ImapFlow, uid: number): Promise<Summary[]> {
+  if (!offersThreads(c)) return [];
+  const thread = threadOf(await threadsOf(c), uid);
+  if (!thread || thread.uids.length < 2) return [];
+  const uids = thread.uids.slice(0, MAX_SHOWN);
+  const rows = await c.fetchAll(uids.join(','), { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true }, { uid: true });
+  return rows.map(summary).sort((a, b) => a.uid - b.uid);
 }
 
 /** threadOf finds the conversation a message belongs to. */
