@@ -68,7 +68,7 @@ function login(port: number, user: string, pass: string, started: number, deadli
 export const reconnectStorm: Bench = {
   name: 'reconnect storm',
   async run() {
-    const m = await startMailStack({ LOG_LEVEL: 'error' });
+    const m = await startMailStack({ LOG_LEVEL: 'error', ...(process.env.MAIL_AUTH_QUEUE_MS ? { MAIL_AUTH_QUEUE_MS: process.env.MAIL_AUTH_QUEUE_MS } : {}) });
     try {
       // One real client-specific password; the other users get a copy of its row (same secret, same hash), which costs no hashing to set up.
       const first = await m.s.userService.create({ email: 'storm-0@bench.example', password: 'bench horse battery staple' });

@@ -140,33 +140,31 @@ export class MailAuthenticator {
     // No account has such a name: refuse without touching the store or a hash.
     if (req.user.length > NAME_MAX || CONTROL.test(req.user)) return this.refuse(req, undefined, 'malformed_name');
 
-    // A client that proved this password from this address lately (on any node, before a restart) needs no hash.
-    const recallGeneration = this.cache.generation();
-    const recalled = await this.d.appPasswords.recall(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp);
-    if (recalled && !recalled.user.disabled && this.usable(recalled.row.scopes, recalled.row.expiresAt?.getTime() ?? null, req.protocol)) {
-      const { row, user } = recalled;
-      if (this.live) {
-        this.cache.set(key, { userId: user.id, email: user.email, appPasswordId: row.id, scopes: row.scopes, passwordExpiresAt: row.expiresAt?.getTime() ?? null, generation: recallGeneration });
-      }
-      return this.admit(req, user, row.id, true);
-    }
-
+    // Everything past the cache costs the store's time, and most of it a hash: a login that would wait
+    // longer than the proxy does is turned away now, before it adds to the queue.
     const place = this.queue.enter();
     if (!place.ok) {
       this.log(req, undefined, 'mail.throttled', { reason: 'busy', retryAfter: place.retryAfterSeconds });
       return { ok: false, kind: 'busy', message: MAIL_MESSAGES.tempfail, waitSeconds: place.retryAfterSeconds };
     }
-    let hashed = false;
     try {
+      // A client that proved this password from this address lately (on any node, before a restart) needs no hash.
+      const recallGeneration = this.cache.generation();
+      const recalled = await this.d.appPasswords.recall(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp);
+      if (recalled && !recalled.user.disabled && this.usable(recalled.row.scopes, recalled.row.expiresAt?.getTime() ?? null, req.protocol)) {
+        const { row, user } = recalled;
+        if (this.live) {
+          this.cache.set(key, { userId: user.id, email: user.email, appPasswordId: row.id, scopes: row.scopes, passwordExpiresAt: row.expiresAt?.getTime() ?? null, generation: recallGeneration });
+        }
+        return this.admit(req, user, row.id, true);
+      }
       // Taken before anything is read: a change announced from now on voids what this login caches.
       const generation = this.cache.generation();
-      const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => {
-        hashed = true;
-        return this.verify(req);
-      });
+      const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => this.verify(req));
       return this.conclude(req, key, generation, outcome);
     } finally {
-      this.queue.leave(place.ticket, hashed);
+      // Every login past the cache teaches the queue how long one takes, store and hash together.
+      this.queue.leave(place.ticket, true);
     }
   }
 
