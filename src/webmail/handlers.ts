@@ -79,9 +79,9 @@ export function webmailHandlers(s: Services) {
     res: Response,
     access: MailboxAccess,
     draft: Draft,
-    extra: { status?: number; error?: string | null; kept?: AttachmentInfo[]; srcFolder?: string; srcUid?: number; draftUid?: number; reattach?: boolean; saved?: number } = {},
+    extra: { status?: number; error?: string | null; kept?: AttachmentInfo[]; srcFolder?: string; srcUid?: number; draftUid?: number; reattach?: boolean; saved?: number; prefs?: Preferences } = {},
   ) => {
-    const page = await chrome(req, access);
+    const page = await chrome(req, access, { prefs: extra.prefs });
     res.status(extra.status ?? 200).render('mail/compose', {
       ...page,
       folder: null,
@@ -115,13 +115,12 @@ export function webmailHandlers(s: Services) {
       const page = await chrome(req, access);
       // Grouped by conversation: the message page lists the rest of its conversation.
       const conversation = page.prefs.conversations ? await mail.conversation(access, params.data.folder, params.data.uid) : [];
-      res.locals.conversation = conversation;
       if (page.prefs.readingPane) {
         // The reading pane: the folder's first page beside the message (a phone shows the message alone).
         const list = await mail.list(access, params.data.folder, 1, NO_SEARCH, page.prefs.conversations);
-        return res.render('mail/list', { ...page, ...listLocals(page.folders, list, NO_SEARCH, { message, images }) });
+        return res.render('mail/list', { ...page, ...listLocals(page.folders, list, NO_SEARCH, { message, images }), conversation });
       }
-      res.render('mail/message', { ...page, folder: params.data.folder, message, images });
+      res.render('mail/message', { ...page, folder: params.data.folder, message, images, conversation });
     },
 
     async attachment(req: Request, res: Response) {
@@ -190,9 +189,9 @@ export function webmailHandlers(s: Services) {
         return renderCompose(req, res, access, opened.draft, { kept: opened.kept, ...from, draftUid: replaceable ? opened.at.uid : undefined });
       }
       // The original's date as the writer reads dates: their zone, their language.
-      const zone = (await s.mail.prefs.load(req.user!.id)).timeZone;
-      const started = await composer.start(access, query.data, quoteTexts(req, dateWriter(req.locale, zone).full));
-      return renderCompose(req, res, access, started.draft, { kept: started.kept, srcFolder: started.source?.folder, srcUid: started.source?.uid });
+      const prefs = await s.mail.prefs.load(req.user!.id);
+      const started = await composer.start(access, query.data, quoteTexts(req, dateWriter(req.locale, prefs.timeZone).full));
+      return renderCompose(req, res, access, started.draft, { kept: started.kept, srcFolder: started.source?.folder, srcUid: started.source?.uid, prefs });
     },
 
     async send(req: Request, res: Response) {
