@@ -114,7 +114,7 @@ export async function startBenchServer(): Promise<BenchServer> {
 /** machine describes where the figures were taken. */
 export function machine(): string {
   const cpus = os.cpus();
-  const pool = process.env.UV_THREADPOOL_SIZE ?? '4 (default)';
+  const pool = process.env.UV_THREADPOOL_SIZE ?? '4 (libuv default)';
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, libuv pool ${pool}`;
 }
 
@@ -149,6 +149,7 @@ export function table(figures: Figure[]): string {
 }
 
 function format(v: number): string {
+  if (Number.isNaN(v)) return '—';
   if (!Number.isFinite(v)) return String(v);
   if (Math.abs(v) >= 100) return v.toFixed(0);
   if (Math.abs(v) >= 10) return v.toFixed(1);

@@ -13,11 +13,11 @@ interface AutocannonResult {
   non2xx: number;
   errors: number;
 }
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+export const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
-const MAIL_ENV = { MAILAUTH_SECRET, IMAP_HOST: '127.0.0.1', IMAP_PORT: '1143', SUBMISSION_HOST: '127.0.0.1', SUBMISSION_PORT: '1587', MAIL_MASTER_USER: 'postern', MAIL_MASTER_PASSWORD: 'bench-master', LOG_LEVEL: 'warn' };
+export const MAIL_ENV = { MAILAUTH_SECRET, IMAP_HOST: '127.0.0.1', IMAP_PORT: '1143', SUBMISSION_HOST: '127.0.0.1', SUBMISSION_PORT: '1587', MAIL_MASTER_USER: 'postern', MAIL_MASTER_PASSWORD: 'bench-master', LOG_LEVEL: 'warn' };
 
-function nginxHeaders(user: string, pass: string) {
+export function nginxHeaders(user: string, pass: string) {
   return {
     'X-Mailauth-Secret': MAILAUTH_SECRET,
     'Auth-Method': 'plain',
@@ -107,7 +107,7 @@ export const imapThroughProxy: Bench = {
         { bench: this.name, metric: 'via nginx p99', value: percentile(proxied.latencies, 99), unit: 'ms' },
         { bench: this.name, metric: 'direct Dovecot master', value: rate(direct), unit: 'logins/s', note: note(direct) },
         { bench: this.name, metric: 'direct p99', value: percentile(direct.latencies, 99), unit: 'ms' },
-        { bench: this.name, metric: 'proxied ÷ direct', value: rate(proxied) / rate(direct), unit: '', note: `target ≥ 0.8: ${rate(proxied) / rate(direct) >= 0.8 ? 'meets' : 'BELOW'}` },
+        { bench: this.name, metric: 'proxied ÷ direct', value: rate(proxied) / rate(direct), unit: '', note: `target ≥ 0.9: ${rate(proxied) / rate(direct) >= 0.9 ? 'meets' : 'BELOW'}` },
       ];
     } finally {
       await m.stop();

@@ -1,3 +1,4 @@
+import './threadpool.ts';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config/load.ts';
@@ -6,7 +7,7 @@ import { DirLockError } from './db/lock.ts';
 import { createLogger } from './log.ts';
 import { createServices, type Services } from './services.ts';
 import { createApp } from './http/app.ts';
-import { createMailauthApp } from './http/mailauth-app.ts';
+import { startMailauthFront, type MailauthFront } from './mailauth/front.ts';
 import { AuditRetention } from './audit/retention.ts';
 
 /** main wires config → store → services → app → listen, and shuts down cleanly on a signal. */
@@ -58,16 +59,17 @@ async function main(): Promise<void> {
     process.stderr.write(`Could not listen on ${config.HOST}:${config.PORT}: ${err.message}\n`);
     process.exit(1);
   });
-  const mailauth = config.MAILAUTH_LISTEN ? listenForMailauth(services, config.MAILAUTH_LISTEN) : undefined;
+  const mailauth = config.MAILAUTH_LISTEN ? await listenForMailauth(services, config.MAILAUTH_LISTEN) : undefined;
   const stop = async () => {
     server.close();
-    mailauth?.close();
+    await mailauth?.close();
     clearInterval(sweep);
     // Log pooled IMAP sessions out rather than leaving them for Dovecot to time out.
     await services.mail.close();
     await services.notices.stop();
     await retention.stop();
     await services.audit.flush();
+    await services.regulator.flush();
     await services.store.close();
     process.exit(0);
   };
@@ -75,18 +77,17 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-/** listenForMailauth answers nginx and Dovecot on their own address, away from the public listener. */
-function listenForMailauth(services: Services, at: { host: string; port: number }): Server {
-  const server: Server = createMailauthApp(services).listen(at.port, at.host, () => {
-    const { port } = server.address() as AddressInfo;
+/** listenForMailauth answers nginx and Dovecot on their own address, away from the public listener, from a thread that accepts at once. */
+async function listenForMailauth(services: Services, at: { host: string; port: number }): Promise<MailauthFront> {
+  try {
+    const front = await startMailauthFront(services, at);
     const host = at.host.includes(':') ? `[${at.host}]` : at.host;
-    services.log.info('mail logins are answered here', { url: `http://${host}:${port}`, paths: '/mailauth/nginx, /mailauth/dovecot' });
-  });
-  server.on('error', (err) => {
-    process.stderr.write(`Could not listen on ${at.host}:${at.port} (MAILAUTH_LISTEN): ${err.message}\n`);
+    services.log.info('mail logins are answered here', { url: `http://${host}:${front.port}`, paths: '/mailauth/nginx, /mailauth/dovecot' });
+    return front;
+  } catch (err) {
+    process.stderr.write(`Could not listen on ${at.host}:${at.port} (MAILAUTH_LISTEN): ${(err as Error).message}\n`);
     process.exit(1);
-  });
-  return server;
+  }
 }
 
 await main();

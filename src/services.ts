@@ -21,6 +21,10 @@ import { TotpFactor } from './twofactor/totp/factor.ts';
 import { HardwareTokenRepo } from './twofactor/hardware/repo.ts';
 import { HardwareFactor } from './twofactor/hardware/factor.ts';
 import { HardwareTokens } from './twofactor/hardware/service.ts';
+import { WebAuthnRepo } from './twofactor/webauthn/repo.ts';
+import { WebAuthnFactor } from './twofactor/webauthn/factor.ts';
+import { WebAuthnKeys } from './twofactor/webauthn/service.ts';
+import { relyingParty } from './twofactor/webauthn/rp.ts';
 import { BackupCodeRepo } from './twofactor/backup/repo.ts';
 import { BackupCodeFactor } from './twofactor/backup/factor.ts';
 import { RecoveryEmails } from './twofactor/email/repo.ts';
@@ -31,6 +35,7 @@ import { loadOrCreateSecretsKey, SecretBox } from './crypto/secret-box.ts';
 import { RelayMailer, type Mailer } from './notify/mailer.ts';
 import { Notices } from './notify/notices.ts';
 import { PasswordLogin } from './auth/login.ts';
+import { poolSize } from './threadpool.ts';
 import { AccessPasses } from './auth/access-pass.ts';
 import { AdminUsers } from './admin/users/service.ts';
 import { UserDirectory } from './admin/users/directory.ts';
@@ -76,6 +81,8 @@ export interface Services {
   flow: SignInFlow;
   /** Hardware tokens: the administrators' inventory, and binding one as a second factor. */
   hardwareTokens: HardwareTokens;
+  /** Security keys and passkeys (WebAuthn): adding, renaming and removing them, and signing in with a passkey alone. */
+  webauthn: WebAuthnKeys;
   /** Temporary access passes administrators issue for a lost second factor. */
   passes: AccessPasses;
   /** The administration console's accounts: the directory it lists, and what an administrator may do to an account. */
@@ -133,7 +140,9 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
   audit.subscribe(mailSessions.onEvent);
   const emailFactor = new EmailFactor(codes, audit, recoveryEmails, mailer, config.SERVICE_NAME);
   const hardwareRepo = new HardwareTokenRepo(db);
-  const factors = new Factors(db, [new TotpFactor(totp, secrets), new HardwareFactor(hardwareRepo, secrets), smsFactor, emailFactor, backup]);
+  const webauthnRepo = new WebAuthnRepo(db);
+  const webauthnFactor = new WebAuthnFactor(webauthnRepo, audit, relyingParty(config.PUBLIC_URL, config.SERVICE_NAME));
+  const factors = new Factors(db, [webauthnFactor, new TotpFactor(totp, secrets), new HardwareFactor(hardwareRepo, secrets), smsFactor, emailFactor, backup]);
   const passes = new AccessPasses(db, createHmac('sha256', sessionSecret).update('postern access passes').digest());
   const flow = new SignInFlow({ config, users, userService, factors, backup, regulator, codes, trusted, audit, passes });
   const mailAuth = new MailAuthenticator({
@@ -146,8 +155,9 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     mainPasswordAllowed: async () => (await userService.policy()).mailMainPassword,
     cache: new LoginCache(config.MAIL_LOGIN_CACHE_SECONDS * 1000),
     appPasswordsUrl: config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/$/, '')}/settings/app-passwords` : undefined,
-    // argon2 runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), and no faster than the cores.
-    queue: new HashQueue(config.MAIL_AUTH_QUEUE_MS, Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism()))),
+    // argon2 runs on libuv's thread pool (see threadpool.ts), no faster than the cores; twice as many logins run
+    // as hash at once, so the hashing threads stay busy while the others query the store.
+    queue: new HashQueue(config.MAIL_AUTH_QUEUE_MS, 2 * Math.max(1, Math.min(poolSize(process.env.UV_THREADPOOL_SIZE, availableParallelism()), availableParallelism()))),
   });
   await store.listen('postern_credentials', (payload) => {
     // '*' is a change of the settings table: the policy too.
@@ -184,10 +194,11 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     factors,
     flow,
     hardwareTokens: new HardwareTokens({ repo: hardwareRepo, secrets, users, regulator, audit, flow }),
+    webauthn: new WebAuthnKeys({ repo: webauthnRepo, factor: webauthnFactor, users, regulator, audit, flow }),
     passes,
     directory: new UserDirectory(db),
     adminUsers: new AdminUsers({ users, userService, sessions, trusted, appPasswords, factors, passes, audit }),
-    passwordLogin: new PasswordLogin(users, regulator, audit, deviceCookies),
+    passwordLogin: new PasswordLogin((email) => factors.withSummary(email), regulator, audit, deviceCookies),
     deviceCookies,
     appPasswords,
     mailAuth,

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import supertest from 'supertest';
+import { nginxAsks as askAsNginx } from './helpers/nginx-ask.ts';
 import { startApp, type TestApp } from './helpers/app.ts';
 import { buildUser } from './helpers/factories.ts';
 import { MAIL_MESSAGES } from '../src/mailauth/authenticate.ts';
@@ -29,16 +30,7 @@ describe('a reconnect storm: more first logins at once than hashes finish within
   });
   after(() => t.close());
 
-  const nginxAsks = (i: number, pass = accounts[i]!.secret) =>
-    supertest(t.app)
-      .get('/mailauth/nginx')
-      .set('X-Mailauth-Secret', SECRET)
-      .set('Auth-Method', 'plain')
-      .set('Auth-User', encodeURIComponent(accounts[i]!.email))
-      .set('Auth-Pass', encodeURIComponent(pass))
-      .set('Auth-Protocol', 'imap')
-      .set('Auth-Login-Attempt', '1')
-      .set('Client-IP', `198.51.100.${i}`);
+  const nginxAsks = (i: number, pass = accounts[i]!.secret) => askAsNginx(t.app, accounts[i]!.email, pass, { secret: SECRET, ip: `198.51.100.${i}` });
 
   test('the overflow is answered at once with a temporary failure and a wait, and every client is in after retrying', async () => {
     const clients = accounts.map((_, i) => i);

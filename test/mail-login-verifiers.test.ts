@@ -1,7 +1,7 @@
 import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import argon2 from 'argon2';
-import supertest from 'supertest';
+import { nginxAsks } from './helpers/nginx-ask.ts';
 import { sql } from 'drizzle-orm';
 import { startApp, type TestApp } from './helpers/app.ts';
 import { buildUser } from './helpers/factories.ts';
@@ -13,17 +13,7 @@ const SECRET = 'verifier-mailauth-secret-0123456789';
 const ENV = { MAILAUTH_SECRET: SECRET, IMAP_HOST: '127.0.0.1', IMAP_PORT: '10143', MAIL_MASTER_USER: 'postern', MAIL_MASTER_PASSWORD: 'master-pw-123' };
 
 function asker(t: TestApp) {
-  return (user: string, pass: string, ip = '192.0.2.50') =>
-    supertest(t.app)
-      .get('/mailauth/nginx')
-      .set('X-Mailauth-Secret', SECRET)
-      .set('Auth-Method', 'plain')
-      .set('Auth-User', encodeURIComponent(user))
-      .set('Auth-Pass', encodeURIComponent(pass))
-      .set('Auth-Protocol', 'imap')
-      .set('Auth-Login-Attempt', '1')
-      .set('Client-IP', ip)
-      .then((r) => r.headers['auth-status']);
+  return (user: string, pass: string, ip = '192.0.2.50') => nginxAsks(t.app, user, pass, { secret: SECRET, ip }).then((r) => r.headers['auth-status']);
 }
 
 describe('a restarted node admits clients it verified lately without hashing again', () => {

@@ -12,7 +12,7 @@ import type { DovecotInstance } from './harness/index.ts';
 
 let m: MailStack;
 before(async () => {
-  m = await startMailStack();
+  m = await startMailStack({}, { front: true });
 });
 after(() => m.stop());
 
@@ -169,7 +169,7 @@ describe('a stranger guessing from elsewhere', () => {
       Array.from({ length: 20 }, (_, i) => ({ kind: 'mail', account: user.email, ip: '127.0.0.22', success: false, createdAt: new Date(start + i * 60_000) })),
     );
     // Asked as nginx asks: through nginx itself the answer would come only after the wait it names.
-    const stranger = await fetch(`${m.url}/mailauth/nginx`, {
+    const stranger = await fetch(`${m.mailauthUrl}/mailauth/nginx`, {
       headers: { 'X-Mailauth-Secret': MAILAUTH_SECRET, 'Auth-Method': 'plain', 'Auth-Protocol': 'imap', 'Auth-User': user.email, 'Auth-Pass': secret, 'Client-IP': '127.0.0.23' },
     });
     assert.match(stranger.headers.get('auth-status') ?? '', /Too many failed logins/, 'unknown addresses wait, even with the right password');

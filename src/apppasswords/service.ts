@@ -108,11 +108,14 @@ export class AppPasswords {
    * its hash: an HMAC of account, password and client address under a key
    * the database does not hold. It lets any node admit the same client again
    * without the hash for a day, e.g. when hundreds reconnect after a restart.
+   * It is written before the login is answered, so the client's next
+   * connection finds it on whichever node it reaches; a failed write only
+   * costs that connection a hash.
    */
-  remember(account: string, secret: string, ip: string, appPasswordId: string, now = new Date()): void {
+  async remember(account: string, secret: string, ip: string, appPasswordId: string, now = new Date()): Promise<void> {
     const key = this.verifierOf(account, secret, ip);
     if (!key) return;
-    this.repo.saveVerifier(key, appPasswordId, new Date(now.getTime() + VERIFIER_TTL_MS)).catch(() => {});
+    await this.repo.saveVerifier(key, appPasswordId, new Date(now.getTime() + VERIFIER_TTL_MS)).catch(() => {});
   }
 
   private verifierOf(account: string, secret: string, ip: string): string | undefined {

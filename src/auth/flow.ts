@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { UserRepo, User } from '../users/repo.ts';
 import type { UserService } from '../users/service.ts';
 import type { TrustedDevices } from '../twofactor/trusted.ts';
-import type { Factors } from '../twofactor/factors.ts';
+import type { Factors, SignInSummary } from '../twofactor/factors.ts';
 import type { BackupCodeFactor } from '../twofactor/backup/factor.ts';
 import type { CodePurpose, OneTimeCodes, SendResult } from '../twofactor/codes.ts';
 import { isFactorKind, type FactorContext, type FactorInfo, type FactorKind } from '../twofactor/factor.ts';
@@ -80,9 +80,10 @@ export class SignInFlow {
    * the browser is trusted; with none and the policy forcing one, enrolment;
    * otherwise signed in.
    */
-  async afterPassword(user: User, opts: { trustToken?: string; next?: string; now?: number }): Promise<AfterPassword> {
+  async afterPassword(user: User, opts: { trustToken?: string; next?: string; now?: number; summary?: SignInSummary }): Promise<AfterPassword> {
     const now = opts.now ?? Date.now();
-    const [{ kinds, pass }, enrolment] = await Promise.all([this.d.factors.atSignIn(user.id, new Date(now)), this.d.userService.enrolment(user, now)]);
+    // The password step read the summary with the account; read it here only when called without one.
+    const [{ kinds, pass }, enrolment] = await Promise.all([opts.summary ?? this.d.factors.atSignIn(user.id, new Date(now)), this.d.userService.enrolment(user, now)]);
     const forced = enrolment.forced;
     const usable = kinds.filter((k) => k !== 'backup');
     if (usable.length && (user.loginProtection || forced)) {
@@ -103,10 +104,12 @@ export class SignInFlow {
     return { userId: state.userId, level: 'full', since: now, authAt: state.authAt, graceUntil: state.graceUntil, next: state.next };
   }
 
-  /** firstFactor is what the second step asks for first: the preferred factor, else the last one that worked, else the strongest. */
+  /** firstFactor is what the second step asks for first: the preferred factor, else a security key, else the last one that worked, else the strongest. */
   firstFactor(user: User, infos: ReadonlyArray<{ kind: FactorKind }>): FactorKind {
     const has = (k: string | null): k is FactorKind => isFactorKind(k) && k !== 'backup' && infos.some((i) => i.kind === k);
     if (has(user.preferredFactor)) return user.preferredFactor;
+    // A security key is one touch and cannot be phished: with one, it comes before whatever was used last.
+    if (has('webauthn')) return 'webauthn';
     if (has(user.lastFactor)) return user.lastFactor;
     return infos.find((i) => i.kind !== 'backup')?.kind ?? 'backup';
   }

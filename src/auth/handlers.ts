@@ -11,6 +11,8 @@ import { factorContext, proofError, proofStatus, stepModel } from '../http/secon
 import type { AuthState } from './levels.ts';
 import { codeForm, loginForm, methodForm, passForm, passwordChangeForm } from './schema.ts';
 import { checkNewPassword, hashPassword } from './password.ts';
+import { assertForm } from '../twofactor/webauthn/schema.ts';
+import { takeChallenge } from '../twofactor/webauthn/challenge.ts';
 
 /** authHandlers are the sign-in, second-step, sign-out and password pages. */
 export function authHandlers(s: Services) {
@@ -45,7 +47,7 @@ export function authHandlers(s: Services) {
 
   return {
     showLogin(req: Request, res: Response) {
-      res.render('auth/login', { email: '', next: safeNext(req.query.next, ''), error: null });
+      res.render('auth/login', { email: '', next: safeNext(req.query.next, ''), error: null, passkeys: s.webauthn.available });
     },
 
     async login(req: Request, res: Response) {
@@ -69,7 +71,7 @@ export function authHandlers(s: Services) {
       }
       setDeviceCookie(res, s.config, result.deviceCookie);
       const user = result.user;
-      const decision = await s.flow.afterPassword(user, { trustToken: readTrustCookie(req, s.config), next });
+      const decision = await s.flow.afterPassword(user, { trustToken: readTrustCookie(req, s.config), next, summary: result.summary });
       if (decision.via === 'trusted_device') {
         await s.audit.record({ event: 'login.trusted_device', userId: user.id, account: user.email, origin: originOf(req), details: { device: decision.device } });
       }
@@ -100,6 +102,33 @@ export function authHandlers(s: Services) {
       const target = await signIn(req, user, s.flow.signedIn(auth, factor), factor, auth.next);
       if (factor === 'backup') flash(req, 'error', 'backup.used_banner', { count: await s.backup.remaining(user.id) });
       else if (form.data.trust) {
+        const origin = originOf(req);
+        const { token, device } = await s.trusted.trust(user.id, origin.userAgent, origin.ip);
+        setTrustCookie(res, s.config, token, device.expiresAt);
+        await s.audit.record({ event: 'device.trusted', userId: user.id, account: user.email, origin, details: { device: device.name, expires: device.expiresAt.toISOString() } });
+      }
+      res.redirect(303, target);
+    },
+
+    /**
+     * verifyKey takes a security key's answer at the second step: signed
+     * over the challenge this session was given, checked like any factor
+     * (regulated under 'webauthn'), with one message for every failure.
+     */
+    async verifyKey(req: Request, res: Response) {
+      const user = req.user!;
+      const auth = req.session.auth!;
+      const form = assertForm.safeParse(req.body ?? {});
+      const challenge = takeChallenge(req.session, 'login', user.id);
+      auth.factor = 'webauthn';
+      if (!form.success) return renderCode(req, res, 400, req.t('webauthn.failed'));
+      const result = await s.flow.prove(factorContext(req, s), 'webauthn', { code: form.data.response, challengeId: challenge, purpose: 'login' });
+      if (!result.ok) {
+        if (result.reason === 'throttled') res.set('Retry-After', String(result.retryAfterSeconds));
+        return renderCode(req, res, proofStatus(result), result.reason === 'throttled' ? proofError(req, result) : req.t('webauthn.failed'));
+      }
+      const target = await signIn(req, user, s.flow.signedIn(auth, 'webauthn'), 'webauthn', auth.next);
+      if (form.data.trust) {
         const origin = originOf(req);
         const { token, device } = await s.trusted.trust(user.id, origin.userAgent, origin.ip);
         setTrustCookie(res, s.config, token, device.expiresAt);

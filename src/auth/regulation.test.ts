@@ -46,6 +46,27 @@ describe('the regulator reserves each attempt before the secret is checked', () 
     assert.equal(checked, 10);
   });
 
+  test('a success ends the run of failures for the very next attempt, though its mark is written in a batch', async () => {
+    const r = new Regulator(t.s.db, RULES);
+    const attempt = { kind: 'password' as const, account: 'batched@example.test', ip: '203.0.113.53' };
+    const guess = (ok: boolean) => r.regulated(attempt, async () => ({ ok }));
+    for (let i = 0; i < 4; i++) assert.equal((await guess(false)).allowed, true);
+    assert.equal((await guess(true)).allowed, true);
+    // Straight after the success, before its batch is due: five fresh failures are free again.
+    for (let i = 0; i < 5; i++) assert.equal((await guess(false)).allowed, true, `failure ${i + 1} after the success`);
+    assert.equal((await guess(false)).allowed, false, 'the sixth waits');
+  });
+
+  test('successes waiting for their batch are written at shutdown', async () => {
+    const r = new Regulator(t.s.db, RULES);
+    const attempt = { kind: 'password' as const, account: 'shutdown@example.test', ip: '203.0.113.54' };
+    await r.regulated(attempt, async () => ({ ok: false }));
+    await r.regulated(attempt, async () => ({ ok: true }));
+    await r.flush();
+    // Read by a regulator that never saw the success: it comes from the table.
+    assert.equal((await new Regulator(t.s.db, RULES).consecutiveFailures(attempt)).n, 0);
+  });
+
   test('a verifier that throws leaves no attempt behind', async () => {
     const r = new Regulator(t.s.db, RULES);
     const attempt = { kind: 'password' as const, account: 'flaky@example.test', ip: '203.0.113.52' };

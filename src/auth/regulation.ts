@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { authAttempts } from '../db/schema/index.ts';
 import type { FactorKind } from '../twofactor/factor.ts';
@@ -66,6 +66,15 @@ export type Regulated<R> = { allowed: true; result: R; device?: string } | { all
  * resends and several Postern nodes.
  */
 export class Regulator {
+  /** Reservations that turned out right, waiting to be marked as successes in one statement. */
+  private succeeded: number[] = [];
+  /** The counts those successes belong to (kind and account): a later attempt on one of them marks them first. */
+  private readonly succeededCounts = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  /** The counts of successes being written now. */
+  private readonly writing = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly rules: RegulationRules = DEFAULT_RULES,
@@ -86,8 +95,54 @@ export class Regulator {
       await this.db.delete(authAttempts).where(eq(authAttempts.id, reservation.id)).catch(() => {});
       throw err;
     }
-    if (result.ok) await this.db.update(authAttempts).set({ success: true }).where(eq(authAttempts.id, reservation.id));
+    if (result.ok) this.succeed(reservation.id, attempt);
     return { allowed: true, result, device };
+  }
+
+  /**
+   * succeed marks a reservation as a success within SUCCESS_BATCH_MS, in
+   * one statement with the others of that moment, rather than one write per
+   * sign-in. Until then the attempt counts as a failure: the next attempt on
+   * the same count from this node marks it first (see decide), and one on
+   * another node within those milliseconds at worst sees one failure too many.
+   * A mark lost to a crash errs the same, safe, way.
+   */
+  private succeed(id: number, attempt: Attempt): void {
+    this.succeeded.push(id);
+    this.succeededCounts.add(countKey(normalize(attempt)));
+    this.flushTimer ??= setTimeout(() => void this.flush(), SUCCESS_BATCH_MS).unref();
+  }
+
+  /** flush writes the successes waiting in succeed; called by the timer, before a decision on one of their counts, and at shutdown. */
+  flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const ids = this.succeeded;
+    if (!ids.length) return this.flushing;
+    const counts = [...this.succeededCounts];
+    this.succeeded = [];
+    this.succeededCounts.clear();
+    for (const c of counts) this.writing.add(c);
+    const write = this.db
+      .update(authAttempts)
+      .set({ success: true })
+      .where(inArray(authAttempts.id, ids))
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        for (const c of counts) this.writing.delete(c);
+      });
+    this.flushing = Promise.all([this.flushing, write]).then(() => {});
+    return this.flushing;
+  }
+
+  /** settled waits for the successes of this count to be written before it is read. */
+  private async settled(a: Attempt): Promise<void> {
+    const key = countKey(a);
+    if (this.succeededCounts.has(key)) await this.flush();
+    else if (this.writing.has(key)) await this.flushing;
   }
 
   /** freeFailures is how many failures in a row a client may make before waits begin. */
@@ -104,6 +159,7 @@ export class Regulator {
   /** consecutiveFailures counts an untrusted account's (or one device's) failures since its last success, within the lock window. */
   async consecutiveFailures(attempt: Attempt, now = new Date()): Promise<{ n: number; last?: Date }> {
     const a = normalize(attempt);
+    await this.settled(a);
     const since = new Date(now.getTime() - this.rules.lockSeconds * 1000);
     const rows = await this.db
       .select({ success: authAttempts.success, at: authAttempts.createdAt })
@@ -129,6 +185,7 @@ export class Regulator {
    * insert in one statement, so one round trip.
    */
   private async decide(a: Attempt, now: Date, reserve: boolean): Promise<{ wait: number; id: number | null; device: string | null }> {
+    await this.settled(a);
     const r = this.rules;
     const result = await this.db.execute(
       sql`select wait_seconds, attempt_id, device from postern_attempt(${a.kind}, ${a.account}, ${a.ip}, ${a.device ?? null}, ${now.toISOString()}::timestamptz, ${reserve},
@@ -138,6 +195,13 @@ export class Regulator {
     const [row] = (result as unknown as { rows: Array<{ wait_seconds: number | string; attempt_id: number | string | null; device: string | null }> }).rows;
     return { wait: Number(row!.wait_seconds), id: row!.attempt_id === null ? null : Number(row!.attempt_id), device: row!.device };
   }
+}
+
+/** How long a success may wait to be written with others. */
+const SUCCESS_BATCH_MS = 100;
+
+function countKey(a: Attempt): string {
+  return `${a.kind}\0${a.account}`;
 }
 
 function normalize(a: Attempt): Attempt {

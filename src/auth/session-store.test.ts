@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type session from 'express-session';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
-import { buildUser } from '../../test/helpers/factories.ts';
+import { buildUser, PASSWORD } from '../../test/helpers/factories.ts';
 import { sessions } from '../db/schema/index.ts';
 
 let t: TestApp;
@@ -86,5 +86,27 @@ describe('session ids at rest', () => {
     assert.equal(await call((cb) => store.get(`${user.id}-end-me-1`, cb)), null);
     assert.equal(await store.destroyForUser(user.id), 1);
     assert.equal(await call((cb) => store.get(`${user.id}-keep-me`, cb)), null);
+  });
+});
+
+describe('a new session id at each step', () => {
+  test('the half-signed-in session is deleted when the code is proven; a first sign-in deletes nothing it never stored', async () => {
+    const user = await buildUser(t.s, { phone: '+8613800138077' });
+    const c = t.client();
+    await c.get('/login');
+    assert.equal(c.cookie('postern.sid'), undefined, 'the sign-in form stores no session');
+    await c.post('/login', { email: user.email, password: PASSWORD });
+    const pending = await t.s.db.select().from(sessions).where(eq(sessions.userId, user.id));
+    assert.equal(pending.length, 1, 'one half-signed-in session');
+    const pendingCookie = c.cookie('postern.sid')!;
+    await c.get('/login/code');
+    assert.equal((await c.post('/login/code', { code: t.s.lastCode() })).headers.location, '/');
+    const rows = await t.s.db.select().from(sessions).where(eq(sessions.userId, user.id));
+    assert.equal(rows.length, 1, 'the signed-in session only');
+    assert.notEqual(rows[0]!.sid, pending[0]!.sid);
+    // The half-signed-in cookie, replayed, is back at the sign-in form.
+    const replay = t.client();
+    replay.setCookie('postern.sid', pendingCookie);
+    assert.match((await replay.get('/login/code')).headers.location ?? '', /^\/login/);
   });
 });

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { Request } from 'express';
 import session from 'express-session';
 import { and, eq, lt, ne } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -20,6 +21,8 @@ export class DbSessionStore extends session.Store {
   private lastSweep = 0;
   /** The expiry each session was last read or written with here: a touch that would move it by less than TOUCH_STEP_MS is skipped. */
   private readonly expiries = new Map<string, number>();
+  /** Requests whose session was read from the table. */
+  private readonly loaded = new WeakSet<Request>();
 
   /** `key` is the HMAC key for session ids, derived from the session secret. */
   constructor(
@@ -27,6 +30,23 @@ export class DbSessionStore extends session.Store {
     private readonly key: Buffer,
   ) {
     super();
+  }
+
+  /**
+   * regenerate gives the request a new session id. The old session is
+   * deleted only if it may be stored: loaded from the table, or written by
+   * this node. A visitor's first session (the sign-in form keeps none) never
+   * was, so signing in costs no delete.
+   */
+  override regenerate(req: Request, cb: (err?: unknown) => void): void {
+    if (this.loaded.has(req) || this.expiries.has(this.storedSid(req.sessionID))) return super.regenerate(req, cb);
+    (this as unknown as { generate(req: Request): void }).generate(req);
+    cb();
+  }
+
+  override createSession(req: Request, data: session.SessionData): session.Session & session.SessionData {
+    this.loaded.add(req);
+    return super.createSession(req, data);
   }
 
   /** storedSid is what the table keeps in place of a session id: HMAC-SHA256, base64url. */

@@ -34,7 +34,7 @@ export function createApp(s: Services): express.Express {
   });
 
   // Machine endpoints: no session and no CSRF token; a shared secret or nothing secret at all.
-  // With MAILAUTH_LISTEN, mail logins are answered only on that address (mailauth-app.ts).
+  // With MAILAUTH_LISTEN, mail logins are answered only on that address (mailauth/front.ts).
   app.use('/mailauth', s.config.MAILAUTH_LISTEN ? (_req: express.Request, res: express.Response) => void res.sendStatus(404) : mailauthRoutes(s));
   app.use(mailclientRoutes(s));
 

@@ -20,6 +20,7 @@ import { backupCodeHandlers } from '../twofactor/backup/handlers.ts';
 import { totpHandlers } from '../twofactor/totp/handlers.ts';
 import { recoveryEmailHandlers } from '../twofactor/email/handlers.ts';
 import { hardwareHandlers } from '../twofactor/hardware/handlers.ts';
+import { webauthnHandlers } from '../twofactor/webauthn/handlers.ts';
 import { tokenAdminHandlers } from '../admin/tokens/handlers.ts';
 import { adminNoticeHandlers } from '../admin/notices/handlers.ts';
 import { auditHandlers } from '../admin/audit/handlers.ts';
@@ -49,6 +50,7 @@ export function routes(s: Services): express.Router {
   const app = totpHandlers(s);
   const em = recoveryEmailHandlers(s);
   const hw = hardwareHandlers(s);
+  const wa = webauthnHandlers(s);
 
   // Operation protection: `factors` guards every change to the second factors (a fresh factor, or the
   // password while there is none); `sensitive` guards the other risky actions (a fresh factor while
@@ -66,6 +68,12 @@ export function routes(s: Services): express.Router {
   r.post('/login/code/resend', pending2fa, h(auth.resendCode));
   r.get('/login/methods', pending2fa, h(auth.showMethods));
   r.post('/login/method', pending2fa, h(auth.chooseMethod));
+  // A security key at the second step: the script asks for a challenge (JSON), the browser signs it
+  r.post('/login/passkey/options', pending2fa, h(wa.loginOptions));
+  r.post('/login/passkey', pending2fa, h(auth.verifyKey));
+  // A passkey alone, for the web only: the key names the account and stands for both factors
+  r.post('/login/passwordless/options', guest, h(wa.passwordlessOptions));
+  r.post('/login/passwordless', guest, h(wa.passwordless));
   r.get('/login/pass', pending2fa, h(auth.showPass));
   r.post('/login/pass', pending2fa, h(auth.verifyPass));
   r.post('/logout', h(auth.logout));
@@ -101,6 +109,12 @@ export function routes(s: Services): express.Router {
   r.get('/settings/security/hardware/new', factors(), allowed('hardware'), h(hw.showNew));
   r.post('/settings/security/hardware/new', factors('/settings/security/hardware/new'), allowed('hardware'), h(hw.bind));
   r.post('/settings/security/hardware/:id/remove', factors('/settings/security/hardware'), h(hw.remove));
+  r.get('/settings/security/passkeys', session, h(wa.page));
+  r.get('/settings/security/passkeys/new', factors(), allowed('webauthn'), h(wa.showNew));
+  r.post('/settings/security/passkeys/options', factors('/settings/security/passkeys/new'), allowed('webauthn'), h(wa.registrationOptions));
+  r.post('/settings/security/passkeys/new', factors('/settings/security/passkeys/new'), allowed('webauthn'), h(wa.add));
+  r.post('/settings/security/passkeys/:id/rename', session, h(wa.rename));
+  r.post('/settings/security/passkeys/:id/remove', factors('/settings/security/passkeys'), h(wa.remove));
   r.get('/settings/security/backup-codes', session, h(bc.page));
   r.post('/settings/security/backup-codes', factors('/settings/security/backup-codes'), h(bc.regenerate));
   r.get('/settings/security/backup-codes/new', session, h(bc.showNew));
@@ -112,6 +126,8 @@ export function routes(s: Services): express.Router {
   r.get('/settings/security/verify', session, h(verify.showVerify));
   r.post('/settings/security/verify/send', session, h(verify.sendVerify));
   r.post('/settings/security/verify', session, h(verify.verify));
+  r.post('/settings/security/verify/passkey/options', session, h(wa.stepUpOptions));
+  r.post('/settings/security/verify/passkey', session, h(verify.verifyKey));
   r.get('/settings/security/continue', session, h(verify.continueHeld));
   r.get('/settings/security/devices', session, h(tf.devices));
   r.post('/settings/security/devices/revoke-all', session, h(tf.revokeAllDevices));

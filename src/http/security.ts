@@ -45,6 +45,9 @@ export function issueCsrfToken(req: Request): void {
   generateToken(req);
 }
 
+/** The forms posted before there is a session: the password, and a passkey sign-in (its challenge request too). */
+const LOGIN_FORMS = new Set(['/login', '/login/passwordless/options', '/login/passwordless']);
+
 /**
  * csrfProtection checks the per-session token on every unsafe request; the
  * sign-in form, posted before there is a session, carries a signed
@@ -52,7 +55,7 @@ export function issueCsrfToken(req: Request): void {
  */
 export function csrfProtection(login: LoginCsrf): RequestHandler {
   return function csrf(req, res, next) {
-    if (req.method === 'POST' && req.path === '/login') return login.verify(req) ? next() : next(forbidden('error.csrf'));
+    if (req.method === 'POST' && LOGIN_FORMS.has(req.path)) return login.verify(req) ? next() : next(forbidden('error.csrf'));
     return csrfSynchronisedProtection(req, res, next);
   };
 }

@@ -16,9 +16,11 @@ import { noticesEn } from './notices.en.ts';
 import { noticesZhCN } from './notices.zh-CN.ts';
 import { reportsEn } from './reports.en.ts';
 import { reportsZhCN } from './reports.zh-CN.ts';
+import { webauthnEn } from './webauthn.en.ts';
+import { webauthnZhCN } from './webauthn.zh-CN.ts';
 
-const en = { ...core, ...webmailEn, ...factorsEn, ...totpEn, ...emailEn, ...adminEn, ...noticesEn, ...hardwareEn, ...reportsEn };
-const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN, ...factorsZhCN, ...totpZhCN, ...emailZhCN, ...adminZhCN, ...noticesZhCN, ...hardwareZhCN, ...reportsZhCN };
+const en = { ...core, ...webmailEn, ...factorsEn, ...totpEn, ...emailEn, ...adminEn, ...noticesEn, ...hardwareEn, ...reportsEn, ...webauthnEn };
+const zhCN: Record<keyof typeof en, string> = { ...coreZh, ...webmailZhCN, ...factorsZhCN, ...totpZhCN, ...emailZhCN, ...adminZhCN, ...noticesZhCN, ...hardwareZhCN, ...reportsZhCN, ...webauthnZhCN };
 
 /** catalog is one locale's whole catalog (for the catalog tests). */
 export function catalog(locale: 'en' | 'zh-CN'): Record<string, string> {

@@ -147,7 +147,10 @@ export class MailAuthenticator {
       this.log(req, undefined, 'mail.throttled', { reason: 'busy', retryAfter: place.retryAfterSeconds });
       return { ok: false, kind: 'busy', message: MAIL_MESSAGES.tempfail, waitSeconds: place.retryAfterSeconds };
     }
+    // Only a login that ran a verification teaches the queue how long one takes: a refusal before the hash took no time.
+    let hashed = false;
     try {
+      await this.queue.turn(place.ticket);
       // A client that proved this password from this address lately (on any node, before a restart) needs no hash.
       const recallGeneration = this.cache.generation();
       const recalled = await this.d.appPasswords.recall(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp);
@@ -160,15 +163,17 @@ export class MailAuthenticator {
       }
       // Taken before anything is read: a change announced from now on voids what this login caches.
       const generation = this.cache.generation();
-      const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => this.verify(req));
-      return this.conclude(req, key, generation, outcome);
+      const outcome = await this.d.regulator.regulated({ kind: 'mail', account: req.user, ip: req.clientIp, knownIp: req.clientIp !== 'unknown' }, () => {
+        hashed = true;
+        return this.verify(req);
+      });
+      return await this.conclude(req, key, generation, outcome);
     } finally {
-      // Every login past the cache teaches the queue how long one takes, store and hash together.
-      this.queue.leave(place.ticket, true);
+      this.queue.leave(place.ticket, hashed);
     }
   }
 
-  private conclude(req: MailAuthRequest, key: string, generation: number, outcome: Regulated<Verification>): MailAuthResult {
+  private async conclude(req: MailAuthRequest, key: string, generation: number, outcome: Regulated<Verification>): Promise<MailAuthResult> {
     if (!outcome.allowed) {
       this.log(req, undefined, 'mail.throttled', { knownIp: !!outcome.device });
       return { ok: false, kind: 'throttled', message: MAIL_MESSAGES.throttled, waitSeconds: Math.min(outcome.retryAfterSeconds, 60) };
@@ -184,7 +189,7 @@ export class MailAuthenticator {
           : { userId: user.id, email: user.email, passwordChangedAt: user.passwordChangedAt.getTime(), generation },
       );
     }
-    if (row) this.d.appPasswords.remember(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp, row.id);
+    if (row) await this.d.appPasswords.remember(req.user, req.secret.slice(0, SECRET_MAX), req.clientIp, row.id);
     return this.admit(req, user, row?.id, false);
   }
 

@@ -17,6 +17,12 @@ const dovecotForm = z.object({
   master: z.string().max(320).default(''),
 });
 
+/** An answer to the Lua passdb: the status is the verdict, the body what it hands Dovecot. */
+export interface DovecotAnswer {
+  status: number;
+  body: string;
+}
+
 /**
  * dovecotAuthHandler answers the Lua passdb. Status is the verdict: 200
  * accept (body: the canonical mailbox name, which the script hands Dovecot as
@@ -26,25 +32,31 @@ const dovecotForm = z.object({
  */
 export function dovecotAuthHandler(auth: MailAuthenticator, users: UserRepo) {
   return async (req: Request, res: Response) => {
-    const form = dovecotForm.safeParse(req.body ?? {});
-    if (!form.success) return res.status(400).type('text/plain').send('');
-    const f = form.data;
-    if (f.master) {
-      // The master password was checked by Dovecot; Postern only says whether the mailbox owner may be opened.
-      try {
-        const user = await users.loadByEmail(f.user);
-        if (!user || user.disabled) return res.status(404).type('text/plain').send('');
-        return res.status(200).type('text/plain').send(user.email);
-      } catch {
-        return res.status(503).type('text/plain').send('');
-      }
-    }
-    const protocol = f.protocol === 'imap' ? 'imap' : f.protocol === 'smtp' ? 'smtp' : undefined;
-    if (!protocol) return res.status(403).type('text/plain').send('Authentication failed.');
-    const result = await auth.authenticate({ user: f.user, secret: f.password ?? '', protocol, clientIp: f.client_ip || 'unknown' });
-    if (result.ok) return res.status(200).type('text/plain').send(result.user.email);
-    const status = result.kind === 'tempfail' || result.kind === 'busy' ? 503 : result.kind === 'throttled' ? 429 : 403;
-    // A plain refusal gets an empty body, so Dovecot answers its ordinary "Authentication failed.".
-    res.status(status).type('text/plain').send(result.kind === 'refused' ? '' : result.message);
+    const answer = await dovecotAnswer(auth, users, req.body ?? {});
+    res.status(answer.status).type('text/plain').send(answer.body);
   };
+}
+
+/** dovecotAnswer is the verdict on one form the Lua passdb posted. */
+export async function dovecotAnswer(auth: MailAuthenticator, users: UserRepo, body: unknown): Promise<DovecotAnswer> {
+  const form = dovecotForm.safeParse(body);
+  if (!form.success) return { status: 400, body: '' };
+  const f = form.data;
+  if (f.master) {
+    // The master password was checked by Dovecot; Postern only says whether the mailbox owner may be opened.
+    try {
+      const user = await users.loadByEmail(f.user);
+      if (!user || user.disabled) return { status: 404, body: '' };
+      return { status: 200, body: user.email };
+    } catch {
+      return { status: 503, body: '' };
+    }
+  }
+  const protocol = f.protocol === 'imap' ? 'imap' : f.protocol === 'smtp' ? 'smtp' : undefined;
+  if (!protocol) return { status: 403, body: 'Authentication failed.' };
+  const result = await auth.authenticate({ user: f.user, secret: f.password ?? '', protocol, clientIp: f.client_ip || 'unknown' });
+  if (result.ok) return { status: 200, body: result.user.email };
+  const status = result.kind === 'tempfail' || result.kind === 'busy' ? 503 : result.kind === 'throttled' ? 429 : 403;
+  // A plain refusal gets an empty body, so Dovecot answers its ordinary "Authentication failed.".
+  return { status, body: result.kind === 'refused' ? '' : result.message };
 }

@@ -2,6 +2,7 @@ import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import argon2 from 'argon2';
 import supertest from 'supertest';
+import { nginxAsks as askAsNginx } from '../../test/helpers/nginx-ask.ts';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
 import { buildUser, eventsOf, PASSWORD, soon } from '../../test/helpers/factories.ts';
 import { sql } from 'drizzle-orm';
@@ -32,17 +33,9 @@ before(async () => {
 });
 after(() => t.close());
 
-/** nginxAsks sends what nginx's auth_http sends: URL-escaped credentials in headers. */
+/** nginxAsks asks as nginx does, this suite's app and secret unless told otherwise. */
 function nginxAsks(user: string, pass: string, opts: { protocol?: string; ip?: string; secret?: string | null; app?: TestApp['app'] } = {}) {
-  const req = supertest(opts.app ?? t.app)
-    .get('/mailauth/nginx')
-    .set('Auth-Method', 'plain')
-    .set('Auth-User', encodeURIComponent(user))
-    .set('Auth-Pass', encodeURIComponent(pass))
-    .set('Auth-Protocol', opts.protocol ?? 'imap')
-    .set('Auth-Login-Attempt', '1')
-    .set('Client-IP', opts.ip ?? '192.0.2.10');
-  return opts.secret === null ? req : req.set('X-Mailauth-Secret', opts.secret ?? SECRET);
+  return askAsNginx(opts.app ?? t.app, user, pass, { secret: opts.secret === undefined ? SECRET : opts.secret, protocol: opts.protocol, ip: opts.ip });
 }
 
 function dovecotAsks(form: Record<string, string>, secret: string | null = SECRET) {

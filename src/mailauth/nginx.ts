@@ -3,8 +3,15 @@ import type { Config } from '../config/schema.ts';
 import type { MailAuthenticator } from './authenticate.ts';
 import { MAIL_MESSAGES } from './authenticate.ts';
 
-function header(req: Request, name: string): string {
-  const raw = req.get(name) ?? '';
+/** An answer to nginx: it reads the verdict from the headers and ignores the status. */
+export interface NginxAnswer {
+  status: number;
+  headers: Record<string, string>;
+}
+
+/** header reads one of nginx's request headers, which carry the credentials URL-escaped. */
+function header(get: (name: string) => string | undefined, name: string): string {
+  const raw = get(name) ?? '';
   try {
     return decodeURIComponent(raw);
   } catch {
@@ -20,40 +27,46 @@ function header(req: Request, name: string): string {
  */
 export function nginxAuthHandler(config: Config, auth: MailAuthenticator) {
   return async (req: Request, res: Response) => {
-    const protocol = (req.get('auth-protocol') ?? '').toLowerCase();
-    const smtp = protocol === 'smtp';
-    const fail = (status: number, message: string, extra: Record<string, string> = {}) => {
-      res.status(status).set({ 'Auth-Status': message, ...extra }).end();
-    };
-    const temporary: Record<string, string> = smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {};
-    const method = (req.get('auth-method') ?? '').toLowerCase();
-    if ((protocol !== 'imap' && protocol !== 'smtp') || (method !== 'plain' && method !== 'login')) {
-      return fail(200, MAIL_MESSAGES.refused, smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {});
-    }
-    const result = await auth.authenticate({
-      user: header(req, 'auth-user'),
-      secret: header(req, 'auth-pass'),
-      protocol,
-      clientIp: req.get('client-ip') ?? req.socket.remoteAddress ?? 'unknown',
-      attempt: Number(req.get('auth-login-attempt') ?? '1') || 1,
-    });
-    if (result.ok) {
-      res.set({
+    const answer = await nginxAnswer(config, auth, (name) => req.get(name), req.socket.remoteAddress);
+    res.status(answer.status).set(answer.headers).end();
+  };
+}
+
+/** nginxAnswer is the verdict on one `auth_http` request, given a way to read its headers and the caller's address. */
+export async function nginxAnswer(config: Config, auth: MailAuthenticator, get: (name: string) => string | undefined, remoteAddress?: string): Promise<NginxAnswer> {
+  const protocol = (get('auth-protocol') ?? '').toLowerCase();
+  const smtp = protocol === 'smtp';
+  const fail = (status: number, message: string, extra: Record<string, string> = {}): NginxAnswer => ({ status, headers: { 'Auth-Status': message, ...extra } });
+  const temporary: Record<string, string> = smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {};
+  const method = (get('auth-method') ?? '').toLowerCase();
+  if ((protocol !== 'imap' && protocol !== 'smtp') || (method !== 'plain' && method !== 'login')) {
+    return fail(200, MAIL_MESSAGES.refused, smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {});
+  }
+  const result = await auth.authenticate({
+    user: header(get, 'auth-user'),
+    secret: header(get, 'auth-pass'),
+    protocol,
+    clientIp: get('client-ip') ?? remoteAddress ?? 'unknown',
+    attempt: Number(get('auth-login-attempt') ?? '1') || 1,
+  });
+  if (result.ok) {
+    return {
+      status: 200,
+      headers: {
         'Auth-Status': 'OK',
         'Auth-Server': smtp ? config.SUBMISSION_HOST : config.IMAP_HOST,
         'Auth-Port': String(smtp ? (config.PROXIED_SUBMISSION_PORT ?? config.SUBMISSION_PORT) : (config.PROXIED_IMAP_PORT ?? config.IMAP_PORT)),
         'Auth-User': `${result.user.email}*${config.MAIL_MASTER_USER}`,
         'Auth-Pass': config.MAIL_MASTER_PASSWORD!,
-      });
-      return res.status(200).end();
-    }
-    if (result.kind === 'tempfail') return fail(200, result.message, temporary);
-    // Too many logins wait for a hash: nginx keeps the connection, answers after the wait, and the client tries again.
-    if (result.kind === 'busy') return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...temporary });
-    if (result.kind === 'throttled') {
-      return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...(smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {}) });
-    }
-    // A short wait before nginx lets the client retry slows guessing on one connection.
-    return fail(200, result.message, { 'Auth-Wait': '1', ...(smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {}) });
-  };
+      },
+    };
+  }
+  if (result.kind === 'tempfail') return fail(200, result.message, temporary);
+  // Too many logins wait for a hash: nginx keeps the connection, answers after the wait, and the client tries again.
+  if (result.kind === 'busy') return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...temporary });
+  if (result.kind === 'throttled') {
+    return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...(smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {}) });
+  }
+  // A short wait before nginx lets the client retry slows guessing on one connection.
+  return fail(200, result.message, { 'Auth-Wait': '1', ...(smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {}) });
 }

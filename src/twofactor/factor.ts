@@ -8,7 +8,7 @@ import type { Channel, CodePurpose, SendResult } from './codes.ts';
  * through when the user has no preference. A backup code is never offered
  * first; it is for when nothing else is at hand.
  */
-export const FACTOR_KINDS = ['totp', 'hardware', 'sms', 'email', 'backup'] as const;
+export const FACTOR_KINDS = ['webauthn', 'totp', 'hardware', 'sms', 'email', 'backup'] as const;
 export type FactorKind = (typeof FACTOR_KINDS)[number];
 
 /** isFactorKind narrows a form value to a factor kind. */

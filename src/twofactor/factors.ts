@@ -1,7 +1,29 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import type { User } from '../users/repo.ts';
+import { users } from '../db/schema/index.ts';
 import { FACTOR_KINDS, type Factor, type FactorInfo, type FactorKind } from './factor.ts';
+
+/** What the step after the password needs to know: the user's kinds of factor, strongest first, and whether an access pass waits. */
+export interface SignInSummary {
+  kinds: FactorKind[];
+  pass: boolean;
+}
+
+type SummaryRow = Record<FactorKind | 'pass', boolean>;
+
+/** summaryColumns are the columns of a sign-in summary, by name, for the user `userId` names (a value or a column). */
+function summaryColumns(userId: SQL, now: Date): Record<FactorKind | 'pass', SQL<boolean>> {
+  return {
+    webauthn: sql<boolean>`exists(select 1 from webauthn_credentials where user_id = ${userId})`,
+    totp: sql<boolean>`exists(select 1 from totp_authenticators where user_id = ${userId})`,
+    hardware: sql<boolean>`exists(select 1 from hardware_tokens where user_id = ${userId} and activated_at is not null and revoked_at is null)`,
+    sms: sql<boolean>`exists(select 1 from sms_phones where user_id = ${userId})`,
+    email: sql<boolean>`exists(select 1 from recovery_emails where user_id = ${userId})`,
+    backup: sql<boolean>`exists(select 1 from backup_codes where user_id = ${userId} and used_at is null)`,
+    pass: sql<boolean>`exists(select 1 from access_passes where user_id = ${userId} and used_at is null and expires_at > ${now})`,
+  };
+}
 
 /**
  * Factors is the set of second-factor kinds Postern offers. Pages and the
@@ -42,15 +64,27 @@ export class Factors {
    * kinds of factor the user has, and whether an administrator's access
    * pass waits to stand in for them.
    */
-  async atSignIn(userId: string, now = new Date()): Promise<{ kinds: FactorKind[]; pass: boolean }> {
-    const result = await this.db.execute(sql`select
-      exists(select 1 from totp_authenticators where user_id = ${userId}) as totp,
-      exists(select 1 from hardware_tokens where user_id = ${userId} and activated_at is not null and revoked_at is null) as hardware,
-      exists(select 1 from sms_phones where user_id = ${userId}) as sms,
-      exists(select 1 from recovery_emails where user_id = ${userId}) as email,
-      exists(select 1 from backup_codes where user_id = ${userId} and used_at is null) as backup,
-      exists(select 1 from access_passes where user_id = ${userId} and used_at is null and expires_at > ${now}) as pass`);
-    const row = (result as unknown as { rows: Array<Record<FactorKind | 'pass', boolean>> }).rows[0];
+  async atSignIn(userId: string, now = new Date()): Promise<SignInSummary> {
+    const columns = Object.entries(summaryColumns(sql`${userId}::uuid`, now)).map(([name, column]) => sql`${column} as ${sql.identifier(name)}`);
+    const result = await this.db.execute(sql`select ${sql.join(columns, sql`, `)}`);
+    return this.summary((result as unknown as { rows: Array<SummaryRow> }).rows[0]);
+  }
+
+  /**
+   * withSummary loads an account by address together with its atSignIn
+   * summary, in one query: all a password sign-in reads besides the
+   * regulator's step. Undefined when there is no such account.
+   */
+  async withSummary(email: string, now = new Date()): Promise<{ user: User; summary: SignInSummary } | undefined> {
+    const [row] = await this.db
+      .select({ user: users, summary: summaryColumns(sql`${users.id}`, now) })
+      .from(users)
+      .where(sql`lower(${users.email}) = ${email.trim().toLowerCase()}`)
+      .limit(1);
+    return row && { user: row.user, summary: this.summary(row.summary) };
+  }
+
+  private summary(row: SummaryRow | undefined): SignInSummary {
     return { kinds: FACTOR_KINDS.filter((k) => this.byKind.has(k) && row?.[k]), pass: row?.pass === true };
   }
 
@@ -69,6 +103,7 @@ export class Factors {
       const gone = async (q: ReturnType<typeof sql>) => ((await tx.execute(q)) as unknown as { rows: unknown[] }).rows.length;
       let n = await gone(sql`delete from totp_authenticators where user_id = ${userId} and created_at < ${before} returning 1`);
       n += await gone(sql`delete from sms_phones where user_id = ${userId} and bound_at < ${before} returning 1`);
+      n += await gone(sql`delete from webauthn_credentials where user_id = ${userId} and created_at < ${before} returning 1`);
       n += await gone(sql`delete from recovery_emails where user_id = ${userId} and verified_at < ${before} returning 1`);
       n += await gone(sql`update hardware_tokens set revoked_at = now() where user_id = ${userId} and activated_at < ${before} and revoked_at is null returning 1`);
       await tx.execute(sql`delete from backup_codes where user_id = ${userId}`);
@@ -80,7 +115,7 @@ export class Factors {
   async removeAll(userId: string): Promise<number> {
     return this.db.transaction(async (tx) => {
       let n = 0;
-      for (const table of ['totp_authenticators', 'sms_phones', 'recovery_emails']) {
+      for (const table of ['totp_authenticators', 'sms_phones', 'recovery_emails', 'webauthn_credentials']) {
         const result = await tx.execute(sql`delete from ${sql.identifier(table)} where user_id = ${userId} returning 1`);
         n += (result as unknown as { rows: unknown[] }).rows.length;
       }

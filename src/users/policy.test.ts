@@ -9,7 +9,7 @@ const user = (email: string, require2fa: boolean | null = null, created = NOW - 
 
 describe('security policy', () => {
   test('defaults: nothing forced, every factor allowed, main password on, the configured trusted days', () => {
-    assert.deepEqual(base, { require2fa: 'off', domains: [], graceDays: 0, since: null, allowedFactors: ['totp', 'hardware', 'sms', 'email'], mailMainPassword: true, trustedDeviceDays: 7 });
+    assert.deepEqual(base, { require2fa: 'off', domains: [], graceDays: 0, since: null, allowedFactors: ['webauthn', 'totp', 'hardware', 'sms', 'email'], mailMainPassword: true, trustedDeviceDays: 7 });
   });
 
   test('reads what the command line wrote before ("on") and survives a round trip', () => {

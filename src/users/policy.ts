@@ -1,7 +1,7 @@
 import type { User } from './repo.ts';
 
 /** The second-factor kinds an administrator may allow or not; backup codes always go with the others. */
-export const POLICY_FACTORS = ['totp', 'hardware', 'sms', 'email'] as const;
+export const POLICY_FACTORS = ['webauthn', 'totp', 'hardware', 'sms', 'email'] as const;
 export type PolicyFactor = (typeof POLICY_FACTORS)[number];
 
 /**

@@ -4,12 +4,15 @@ import nodemailer from 'nodemailer';
 import { createApp } from '../../src/http/app.ts';
 import { freePort, startDovecot, startNginx, startSmtpSink, type DovecotInstance, type NginxInstance, type SmtpSink } from '../harness/index.ts';
 import { startServices, type TestServices } from './services.ts';
+import { startMailauthFront } from '../../src/mailauth/front.ts';
 
 export const MAILAUTH_SECRET = 'stack-mailauth-secret-0123456789';
 
 export interface MailStack {
   s: TestServices;
   url: string;
+  /** Where nginx and Dovecot ask about mail logins: the public URL, or the front's own address. */
+  mailauthUrl: string;
   dovecot: DovecotInstance;
   nginx: NginxInstance;
   sink: SmtpSink;
@@ -21,6 +24,8 @@ export interface StackOptions {
   proxyProtocol?: boolean;
   /** Dovecot's doveadm HTTP API, and Postern configured to end sessions through it. */
   doveadm?: boolean;
+  /** nginx and Dovecot ask Postern on a MAILAUTH_LISTEN address of its own, answered by its front thread, as in production. */
+  front?: boolean;
 }
 
 /**
@@ -32,9 +37,13 @@ export async function startMailStack(env: Record<string, string> = {}, opts: Sta
   const sink = await startSmtpSink();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const frontPort = opts.front ? await freePort() : undefined;
+  // Where nginx and Dovecot ask about logins.
+  const askUrl = frontPort ? `http://127.0.0.1:${frontPort}` : url;
   const doveadmApiKey = opts.doveadm ? `doveadm-${port}-key` : undefined;
-  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url, secret: MAILAUTH_SECRET }, haproxy: opts.proxyProtocol, doveadmApiKey });
+  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url: askUrl, secret: MAILAUTH_SECRET }, haproxy: opts.proxyProtocol, doveadmApiKey });
   const s = await startServices({
+    ...(frontPort ? { MAILAUTH_LISTEN: `127.0.0.1:${frontPort}` } : {}),
     ...backendEnv(dovecot, MAILAUTH_SECRET),
     ...(opts.proxyProtocol ? { PROXIED_IMAP_PORT: String(dovecot.haproxyImapPort), PROXIED_SUBMISSION_PORT: String(dovecot.haproxySubmissionPort) } : {}),
     ...(doveadmApiKey ? { DOVEADM_URL: dovecot.doveadmUrl!, DOVEADM_API_KEY: doveadmApiKey } : {}),
@@ -43,16 +52,19 @@ export async function startMailStack(env: Record<string, string> = {}, opts: Sta
   const server: Server = await new Promise((resolve) => {
     const srv = createApp(s).listen(port, '127.0.0.1', () => resolve(srv));
   });
-  const nginx = await startNginx({ postern: { url, secret: MAILAUTH_SECRET }, proxyProtocol: opts.proxyProtocol });
+  const front = frontPort ? await startMailauthFront(s, { host: '127.0.0.1', port: frontPort }) : undefined;
+  const nginx = await startNginx({ postern: { url: askUrl, secret: MAILAUTH_SECRET }, proxyProtocol: opts.proxyProtocol });
   return {
     s,
     url,
+    mailauthUrl: askUrl,
     dovecot,
     nginx,
     sink,
     async stop() {
       await nginx.stop();
       await dovecot.stop();
+      await front?.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await s.close().catch(() => {});

@@ -74,6 +74,7 @@ export class UserDirectory {
     const result = await this.db.execute(sql`
       select u.id, u.email, u.display_name, u.is_admin, u.disabled, u.must_change_password, u.require_2fa, u.factors_changed_at,
         (select max(l.created_at) from audit_events l where l.user_id = u.id and l.event = 'login.ok') as last_sign_in_at,
+        exists(select 1 from webauthn_credentials w where w.user_id = u.id) as webauthn,
         exists(select 1 from totp_authenticators t where t.user_id = u.id) as totp,
         exists(select 1 from hardware_tokens h where h.user_id = u.id and h.activated_at is not null and h.revoked_at is null) as hardware,
         exists(select 1 from sms_phones p where p.user_id = u.id) as sms,
@@ -91,7 +92,7 @@ export class UserDirectory {
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
 function toRow(r: Record<string, unknown>): DirectoryRow {
-  const factors = (['totp', 'hardware', 'sms', 'email_factor'] as const).filter((k) => r[k] === true).map((k) => (k === 'email_factor' ? 'email' : k));
+  const factors = (['webauthn', 'totp', 'hardware', 'sms', 'email_factor'] as const).filter((k) => r[k] === true).map((k) => (k === 'email_factor' ? 'email' : k));
   return {
     id: String(r.id),
     email: String(r.email),

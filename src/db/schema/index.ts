@@ -6,3 +6,4 @@ export * from './apppasswords.ts';
 export * from './sharing.ts';
 export * from './admin.ts';
 export * from './webmail.ts';
+export * from './webauthn.ts';

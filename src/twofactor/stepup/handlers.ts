@@ -8,6 +8,8 @@ import { flashRefusal } from '../../http/refusal.ts';
 import { factorContext, proofError, proofStatus, stepModel } from '../../http/second-step.ts';
 import type { FactorKind } from '../factor.ts';
 import { stepUpForm, verifyQuery } from '../schema.ts';
+import { assertForm } from '../webauthn/schema.ts';
+import { takeChallenge } from '../webauthn/challenge.ts';
 
 /**
  * stepUpHandlers are operation protection's verify page: a fresh check with
@@ -88,6 +90,24 @@ export function stepUpHandlers(s: Services) {
       }
       const state = s.flow.elevated(req.session.auth!, opts.factor ?? 'password');
       if (opts.factor === 'backup') flash(req, 'error', 'backup.used_banner', { count: await s.backup.remaining(ctx.user.id) });
+      delete req.session.pendingCode;
+      await regenerate(req);
+      req.session.auth = state;
+      res.redirect(303, heldFor(req, opts.next) ? '/settings/security/continue' : opts.next);
+    },
+
+    /** verifyKey takes a security key's answer on the verify page, to the challenge this session was given. */
+    async verifyKey(req: Request, res: Response) {
+      const form = assertForm.safeParse(req.body ?? {});
+      const challenge = takeChallenge(req.session, 'stepup', req.user!.id);
+      const opts = { next: safeNext(form.data?.next ?? req.body?.next, '/settings/security'), need: form.data?.need ?? 'sensitive', factor: 'webauthn' } as const;
+      if (!form.success) return render(req, res, opts, 400, req.t('webauthn.failed'));
+      const result = await s.flow.prove(factorContext(req, s), 'webauthn', { code: form.data.response, challengeId: challenge, purpose: 'stepup' });
+      if (!result.ok) {
+        if (result.reason === 'throttled') res.set('Retry-After', String(result.retryAfterSeconds));
+        return render(req, res, opts, proofStatus(result), result.reason === 'throttled' ? proofError(req, result) : req.t('webauthn.failed'));
+      }
+      const state = s.flow.elevated(req.session.auth!, 'webauthn');
       delete req.session.pendingCode;
       await regenerate(req);
       req.session.auth = state;
