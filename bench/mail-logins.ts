@@ -1,8 +1,6 @@
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../src/http/app.ts';
 import { startServices } from '../test/helpers/services.ts';
+import { startMailauthFront } from '../src/mailauth/front.ts';
 import { startMailStack, MAILAUTH_SECRET } from '../test/helpers/stack.ts';
 import { percentile, tsWorker, type Bench, type Figure } from './harness.ts';
 import type { ImapWorkerInput, ImapWorkerOutput } from './imap-worker.ts';
@@ -31,10 +29,9 @@ export function nginxHeaders(user: string, pass: string) {
 
 /** checkEndpoint runs autocannon against GET /mailauth/nginx, with a cache or without. */
 async function checkEndpoint(name: string, cacheSeconds: string, connections: number, durationSeconds: number, users: number): Promise<Figure[]> {
-  const s = await startServices({ ...MAIL_ENV, MAIL_LOGIN_CACHE_SECONDS: cacheSeconds });
-  const server: Server = await new Promise((resolve) => {
-    const srv = createApp(s).listen(0, '127.0.0.1', () => resolve(srv));
-  });
+  // As deployed: nginx asks on MAILAUTH_LISTEN, answered by the front's own thread.
+  const s = await startServices({ ...MAIL_ENV, MAIL_LOGIN_CACHE_SECONDS: cacheSeconds, MAILAUTH_LISTEN: '127.0.0.1:0' });
+  const front = await startMailauthFront(s, { host: '127.0.0.1', port: 0 });
   try {
     const creds: Array<{ user: string; pass: string }> = [];
     for (let i = 0; i < users; i++) {
@@ -43,7 +40,7 @@ async function checkEndpoint(name: string, cacheSeconds: string, connections: nu
       creds.push({ user: u.email, pass: secret });
     }
     const result = await autocannon({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mailauth/nginx`,
+      url: `http://127.0.0.1:${front.port}/mailauth/nginx`,
       connections,
       duration: durationSeconds,
       workers: 1,
@@ -56,8 +53,7 @@ async function checkEndpoint(name: string, cacheSeconds: string, connections: nu
       { bench: name, metric: 'latency p99', value: result.latency.p99, unit: 'ms' },
     ];
   } finally {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await front.close();
     await s.close();
   }
 }
@@ -91,7 +87,7 @@ function imapLogins(port: number, user: string, pass: string, concurrency: numbe
 export const imapThroughProxy: Bench = {
   name: 'IMAP login',
   async run(_server, opts) {
-    const m = await startMailStack({ LOG_LEVEL: 'warn' });
+    const m = await startMailStack({ LOG_LEVEL: 'warn' }, { front: true });
     try {
       const u = await m.s.userService.create({ email: 'imap-bench@bench.example', password: 'bench horse battery staple' });
       await m.s.phones.save(u.id, '+8613800138000');
