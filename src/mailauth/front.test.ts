@@ -5,19 +5,10 @@ import supertest from 'supertest';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
 import { buildUser } from '../../test/helpers/factories.ts';
 import { startMailauthFront, type MailauthFront } from './front.ts';
-import { nginxAsks as askAsNginx } from '../../test/helpers/nginx-ask.ts';
+import { mailauthEnv, nginxAsks as askAsNginx } from '../../test/helpers/nginx-ask.ts';
 
 const SECRET = 'mailauth-listen-secret-0123456789';
-const MAIL_ENV = {
-  MAILAUTH_SECRET: SECRET,
-  MAILAUTH_LISTEN: '127.0.0.1:0',
-  IMAP_HOST: '127.0.0.1',
-  IMAP_PORT: '10143',
-  SUBMISSION_HOST: '127.0.0.1',
-  SUBMISSION_PORT: '10587',
-  MAIL_MASTER_USER: 'postern',
-  MAIL_MASTER_PASSWORD: 'master-pw-123',
-};
+const MAIL_ENV = mailauthEnv(SECRET, { MAILAUTH_LISTEN: '127.0.0.1:0' });
 
 let t: TestApp;
 let front: MailauthFront;

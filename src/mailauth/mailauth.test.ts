@@ -2,7 +2,7 @@ import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import argon2 from 'argon2';
 import supertest from 'supertest';
-import { nginxAsks as askAsNginx } from '../../test/helpers/nginx-ask.ts';
+import { mailauthEnv, nginxAsks as askAsNginx } from '../../test/helpers/nginx-ask.ts';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
 import { buildUser, eventsOf, PASSWORD, soon } from '../../test/helpers/factories.ts';
 import { sql } from 'drizzle-orm';
@@ -15,15 +15,8 @@ import type { User } from '../users/repo.ts';
 import { MAIL_MESSAGES } from './authenticate.ts';
 
 const SECRET = 'mailauth-shared-secret-0123456789';
-const MAIL_ENV = {
-  MAILAUTH_SECRET: SECRET,
-  IMAP_HOST: '127.0.0.1',
-  IMAP_PORT: '10143',
-  SUBMISSION_HOST: '127.0.0.2',
-  SUBMISSION_PORT: '10587',
-  MAIL_MASTER_USER: 'postern',
-  MAIL_MASTER_PASSWORD: 'master-pw-123',
-};
+// Submission on another host than IMAP: answers for SMTP must name it.
+const MAIL_ENV = mailauthEnv(SECRET, { SUBMISSION_HOST: '127.0.0.2' });
 
 let t: TestApp;
 before(async () => {

@@ -23,3 +23,17 @@ export function nginxAsks(target: Target, user: string, pass: string, ask: Nginx
     .set('Client-IP', ask.ip ?? '192.0.2.10');
   return ask.secret === null ? req : req.set('X-Mailauth-Secret', ask.secret);
 }
+
+/** mailauthEnv is the configuration a test of the mail-login endpoints needs: the shared secret, a backend and the master login. */
+export function mailauthEnv(secret: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    MAILAUTH_SECRET: secret,
+    IMAP_HOST: '127.0.0.1',
+    IMAP_PORT: '10143',
+    SUBMISSION_HOST: '127.0.0.1',
+    SUBMISSION_PORT: '10587',
+    MAIL_MASTER_USER: 'postern',
+    MAIL_MASTER_PASSWORD: 'master-pw-123',
+    ...extra,
+  };
+}
