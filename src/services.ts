@@ -35,7 +35,7 @@ import { loadOrCreateSecretsKey, SecretBox } from './crypto/secret-box.ts';
 import { RelayMailer, type Mailer } from './notify/mailer.ts';
 import { Notices } from './notify/notices.ts';
 import { PasswordLogin } from './auth/login.ts';
-import { poolSize } from './threadpool.ts';
+import { THREADPOOL_SIZE } from './threadpool.ts';
 import { AccessPasses } from './auth/access-pass.ts';
 import { AdminUsers } from './admin/users/service.ts';
 import { UserDirectory } from './admin/users/directory.ts';
@@ -157,7 +157,7 @@ export async function createServices(config: Config, log: Logger, overrides: Ser
     appPasswordsUrl: config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/$/, '')}/settings/app-passwords` : undefined,
     // argon2 runs on libuv's thread pool (see threadpool.ts), no faster than the cores; twice as many logins run
     // as hash at once, so the hashing threads stay busy while the others query the store.
-    queue: new HashQueue(config.MAIL_AUTH_QUEUE_MS, 2 * Math.max(1, Math.min(poolSize(process.env.UV_THREADPOOL_SIZE, availableParallelism()), availableParallelism()))),
+    queue: new HashQueue(config.MAIL_AUTH_QUEUE_MS, 2 * Math.min(THREADPOOL_SIZE, availableParallelism())),
   });
   await store.listen('postern_credentials', (payload) => {
     // '*' is a change of the settings table: the policy too.

@@ -174,6 +174,28 @@ describe('adding a security key (Settings → Security → Security keys and pas
   });
 });
 
+describe('the number of keys', () => {
+  test('two sessions adding at once past nine keys add only the tenth: the limit holds under parallel requests', async () => {
+    const user = await buildUser(t.s);
+    const first = newKey();
+    await seedKey(user, first, 'Key 1');
+    for (let i = 2; i <= 9; i++) await seedKey(user, newKey(), `Key ${i}`);
+    // Two browsers of the same user, each just signed in with a key (fresh enough to add one) and with its own challenge.
+    const answers: Array<{ c: WebClient; response: string }> = [];
+    for (const c of [t.client(), t.client()]) {
+      assert.equal((await signInWithKey(c, user, first)).headers.location, '/');
+      assert.equal((await c.get('/settings/security/passkeys/new')).status, 200);
+      const options = await json(c, '/settings/security/passkeys/options');
+      answers.push({ c, response: JSON.stringify(newKey().register(options)) });
+    }
+    const results = await Promise.all(answers.map(({ c, response }) => c.post('/settings/security/passkeys/new', { name: 'One too many', response })));
+    assert.equal((await t.s.webauthn.list(user.id)).length, 10, results.map((r) => `${r.status} ${r.headers.location ?? ''}`).join(', '));
+    const refused = answers.filter((_, i) => results[i]!.headers.location === '/settings/security/passkeys');
+    assert.equal(refused.length, 1, 'one of the two is told the most are reached');
+    assert.match(textOf((await refused[0]!.c.get('/settings/security/passkeys')).text), /You have 10 security keys and passkeys, the most allowed/);
+  });
+});
+
 describe('signing in with the password and a key', () => {
   test('the key is offered first after the password, and its answer signs in', async () => {
     const user = await buildUser(t.s, { phone: '+8613500135101' });

@@ -53,7 +53,7 @@ export class HashQueue {
       const spread = 1 + Math.random();
       return { ok: false, retryAfterSeconds: Math.min(30, Math.max(1, Math.ceil(drainSeconds * spread))) };
     }
-    const ticket: Ticket = { enteredAt: now, startedAt: undefined };
+    const ticket: Ticket = { startedAt: undefined };
     if (this.running < this.slots && this.pending === 0) this.start(ticket, now);
     else this.pending += 1;
     return { ok: true, ticket };
@@ -101,8 +101,7 @@ export class HashQueue {
   }
 }
 
-/** Ticket is a place in the queue: when it was taken, and when it got its slot. */
+/** Ticket is a place in the queue: when it got its slot, once it has. */
 export interface Ticket {
-  enteredAt: number;
   startedAt: number | undefined;
 }

@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
+import type { User } from '../../users/repo.ts';
 import { flash, regenerate, safeNext } from '../../http/context.ts';
 import { readDeviceCookie, setDeviceCookie } from '../../http/cookies.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
 import { originOf } from '../../http/origin.ts';
 import { factorAddedResponse, factorContext } from '../../http/second-step.ts';
-import { keepChallenge, takeChallenge } from './challenge.ts';
+import { keepChallenge, takeChallenge, type ChallengePurpose } from './challenge.ts';
 import { addForm, assertForm, idParams, renameForm } from './schema.ts';
 import { MAX_KEYS } from './service.ts';
 
@@ -37,6 +38,21 @@ export function webauthnHandlers(s: Services) {
     });
   };
 
+  /** signOptions answers the script with a challenge to sign, for `user`'s keys or, without one, for any passkey; kept in the session for `purpose`. */
+  const signOptions = async (req: Request, res: Response, purpose: ChallengePurpose, user: User | undefined) => {
+    if (!keys.available) return unavailable(req, res);
+    const options = await keys.authenticationOptions(user);
+    if (!options) throw badRequest();
+    keepChallenge(req.session, purpose, options.challenge, user?.id);
+    res.json(options);
+  };
+
+  /** atLimit sends the user back to the list, which says the most keys are reached. */
+  const atLimit = (req: Request, res: Response) => {
+    flash(req, 'error', 'webauthn.limit', { max: MAX_KEYS });
+    res.redirect(303, LIST);
+  };
+
   const renderLogin = (req: Request, res: Response, status: number, error: string, next: string) =>
     res.status(status).render('auth/login', { email: '', next, error, passkeys: keys.available });
 
@@ -57,10 +73,7 @@ export function webauthnHandlers(s: Services) {
 
     /** showNew is the page whose script asks the browser for a new key. */
     async showNew(req: Request, res: Response) {
-      if ((await keys.list(req.user!.id)).length >= MAX_KEYS) {
-        flash(req, 'error', 'webauthn.limit', { max: MAX_KEYS });
-        return res.redirect(303, LIST);
-      }
+      if (await keys.atLimit(req.user!.id)) return atLimit(req, res);
       renderNew(req, res);
     },
 
@@ -78,13 +91,10 @@ export function webauthnHandlers(s: Services) {
       const form = addForm.safeParse(req.body ?? {});
       const challenge = takeChallenge(req.session, 'register', user.id);
       if (!form.success) throw badRequest();
-      if ((await keys.list(user.id)).length >= MAX_KEYS) {
-        flash(req, 'error', 'webauthn.limit', { max: MAX_KEYS });
-        return res.redirect(303, LIST);
-      }
       const name = form.data.name;
       const result = await keys.add(factorContext(req, s), challenge, name, form.data.response);
       if (!result.ok) {
+        if (result.reason === 'limit') return atLimit(req, res);
         if (result.reason === 'throttled') {
           res.set('Retry-After', String(result.retryAfterSeconds));
           return renderNew(req, res, { status: 429, error: req.t('login.throttled', { minutes: minutesOf(result.retryAfterSeconds) }), name });
@@ -124,32 +134,13 @@ export function webauthnHandlers(s: Services) {
     },
 
     /** loginOptions (JSON): the second step's challenge, for the keys of the account whose password was right. */
-    async loginOptions(req: Request, res: Response) {
-      if (!keys.available) return unavailable(req, res);
-      const user = req.user!;
-      if (!(await keys.list(user.id)).length) throw badRequest();
-      const options = await keys.authenticationOptions(user);
-      keepChallenge(req.session, 'login', options.challenge, user.id);
-      res.json(options);
-    },
+    loginOptions: (req: Request, res: Response) => signOptions(req, res, 'login', req.user),
 
     /** stepUpOptions (JSON): a challenge for the verify page, for the signed-in user's keys. */
-    async stepUpOptions(req: Request, res: Response) {
-      if (!keys.available) return unavailable(req, res);
-      const user = req.user!;
-      if (!(await keys.list(user.id)).length) throw badRequest();
-      const options = await keys.authenticationOptions(user);
-      keepChallenge(req.session, 'stepup', options.challenge, user.id);
-      res.json(options);
-    },
+    stepUpOptions: (req: Request, res: Response) => signOptions(req, res, 'stepup', req.user),
 
     /** passwordlessOptions (JSON): a challenge any passkey of this site may sign; the session has no account yet. */
-    async passwordlessOptions(req: Request, res: Response) {
-      if (!keys.available) return unavailable(req, res);
-      const options = await keys.authenticationOptions(undefined);
-      keepChallenge(req.session, 'passwordless', options.challenge);
-      res.json(options);
-    },
+    passwordlessOptions: (req: Request, res: Response) => signOptions(req, res, 'passwordless', undefined),
 
     /**
      * passwordless signs in with a passkey alone (the web only: mail apps

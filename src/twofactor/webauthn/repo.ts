@@ -22,10 +22,26 @@ export class WebAuthnRepo {
     return row;
   }
 
-  /** save stores a new key; undefined when its credential id is already stored (for this user or another). */
-  async save(row: NewWebAuthnCredential): Promise<WebAuthnCredentialRow | undefined> {
-    const [saved] = await this.db.insert(webauthnCredentials).values(row).onConflictDoNothing({ target: webauthnCredentials.credentialId }).returning();
-    return saved;
+  /**
+   * save stores a new key unless the user already has `max`: 'limit' then,
+   * and undefined when its credential id is already stored (for this user or
+   * another). The count and the insert hold the user's lock, so two adds at
+   * once cannot both take the last place.
+   */
+  async save(row: NewWebAuthnCredential, max: number): Promise<WebAuthnCredentialRow | 'limit' | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`webauthn:${row.userId}`}))`);
+      const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(webauthnCredentials).where(eq(webauthnCredentials.userId, row.userId));
+      if (n >= max) return 'limit';
+      const [saved] = await tx.insert(webauthnCredentials).values(row).onConflictDoNothing({ target: webauthnCredentials.credentialId }).returning();
+      return saved;
+    });
+  }
+
+  /** count is how many keys the user has. */
+  async count(userId: string): Promise<number> {
+    const [{ n } = { n: 0 }] = await this.db.select({ n: sql<number>`count(*)::int` }).from(webauthnCredentials).where(eq(webauthnCredentials.userId, userId));
+    return n;
   }
 
   /**

@@ -15,7 +15,7 @@ import { readAuthentication, readRegistration, TRANSPORTS } from './schema.ts';
 export const MAX_KEYS = 10;
 
 /** The outcome of adding a key or signing in with one: one kind of failure the user sees, the reason for the log. */
-export type KeyResult<T> = { ok: true; value: T } | { ok: false; reason: 'failed'; detail: KeyFailure | 'duplicate' } | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
+export type KeyResult<T> = { ok: true; value: T } | { ok: false; reason: 'failed'; detail: KeyFailure | 'duplicate' } | { ok: false; reason: 'limit' } | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export interface WebAuthnDeps {
   repo: WebAuthnRepo;
@@ -54,6 +54,11 @@ export class WebAuthnKeys {
     return this.d.repo.list(userId);
   }
 
+  /** atLimit tells whether the user has as many keys as MAX_KEYS allows. */
+  async atLimit(userId: string): Promise<boolean> {
+    return (await this.d.repo.count(userId)) >= MAX_KEYS;
+  }
+
   /**
    * registrationOptions asks the browser for a new key: a discoverable one
    * (a passkey) where the authenticator can, user verification where it
@@ -80,10 +85,12 @@ export class WebAuthnKeys {
    * authenticationOptions asks the browser to sign a fresh challenge: with
    * one of the user's keys (second step, step-up), or, for a passkey
    * sign-in, with any passkey of this site, verified by PIN or biometrics.
+   * Undefined for a user who has no key.
    */
-  async authenticationOptions(user: User | undefined): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async authenticationOptions(user: User | undefined): Promise<PublicKeyCredentialRequestOptionsJSON | undefined> {
     const rp = this.rp();
     const keys = user ? await this.d.repo.list(user.id) : [];
+    if (user && !keys.length) return undefined;
     return generateAuthenticationOptions({
       rpID: rp.id,
       timeout: CHALLENGE_TTL_MS,
@@ -117,7 +124,8 @@ export class WebAuthnKeys {
       const transports = (response.response.transports ?? []).filter((t): t is (typeof TRANSPORTS)[number] => (TRANSPORTS as readonly string[]).includes(t));
       // credProps is the browser's word on a resident key; a synced passkey is one whatever it says.
       const rk = response.clientExtensionResults.credProps?.rk;
-      const saved = await this.d.repo.save({
+      const saved = await this.d.repo.save(
+        {
         userId: user.id,
         credentialId: info.credential.id,
         publicKey: info.credential.publicKey,
@@ -128,7 +136,11 @@ export class WebAuthnKeys {
         backedUp: info.credentialBackedUp,
         deviceType: info.credentialDeviceType,
         aaguid: info.aaguid,
-      });
+        },
+        MAX_KEYS,
+      );
+      // A right answer that finds no place left is no failed check: it counts as a success with the regulator.
+      if (saved === 'limit') return { ok: true as const, limit: true as const };
       return saved ? { ok: true as const, saved } : fail('duplicate');
     });
     if (!outcome.allowed) {
@@ -140,7 +152,8 @@ export class WebAuthnKeys {
       await this.d.audit.record({ event: 'login.code_failed', userId: user.id, account: user.email, origin: ctx.origin, details: { factor: 'webauthn', purpose: 'bind', reason: r.detail } });
       return { ok: false, reason: 'failed', detail: r.detail };
     }
-    const key = r.saved!;
+    if ('limit' in r) return { ok: false, reason: 'limit' };
+    const key = r.saved;
     await this.d.audit.record({
       event: 'webauthn.added',
       userId: user.id,
