@@ -39,6 +39,10 @@ async function checkEndpoint(name: string, cacheSeconds: string, connections: nu
       const { secret } = await s.appPasswords.create(u, { name: 'bench', scopes: ['imap', 'smtp'] }, { ip: '127.0.0.1', userAgent: '' });
       creds.push({ user: u.email, pass: secret });
     }
+    // With the cache on, each client has logged in once before the timed run: what follows are reconnects.
+    if (cacheSeconds !== '0') {
+      for (const c of creds) await fetch(`http://127.0.0.1:${front.port}/mailauth/nginx`, { headers: nginxHeaders(c.user, c.pass) }).then((r) => r.arrayBuffer());
+    }
     const result = await autocannon({
       url: `http://127.0.0.1:${front.port}/mailauth/nginx`,
       connections,
@@ -62,6 +66,15 @@ async function checkEndpoint(name: string, cacheSeconds: string, connections: nu
 export const mailCheckRepeat: Bench = {
   name: 'mail check, repeat login',
   run: (_server, opts) => checkEndpoint('mail check, repeat login', '300', opts.connections, opts.durationSeconds, 1),
+};
+
+/**
+ * mailCheckRepeatMany: the same, for 200 users' clients taking turns, so
+ * that no login repeats within an audit batch: one audit line each.
+ */
+export const mailCheckRepeatMany: Bench = {
+  name: 'mail check, repeat logins of 200 users',
+  run: (_server, opts) => checkEndpoint('mail check, repeat logins of 200 users', '300', opts.connections, opts.durationSeconds, 200),
 };
 
 /** mailCheckFirst: every login verified afresh (cache off): one argon2id each. */

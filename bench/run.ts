@@ -18,12 +18,12 @@ import { passwordLogins, totpLogins } from './login.ts';
 import { loginPage } from './login-page.ts';
 import { webmail } from './webmail.ts';
 import { reconnectStorm } from './storm.ts';
-import { imapThroughProxy, mailCheckFirst, mailCheckRepeat } from './mail-logins.ts';
+import { imapThroughProxy, mailCheckFirst, mailCheckRepeat, mailCheckRepeatMany } from './mail-logins.ts';
 import { adminConsole } from './admin.ts';
 import { posternProcesses } from './nodes.ts';
 import { targets } from './targets.ts';
 
-const benches: Bench[] = [loginPage, passwordLogins, totpLogins, argon2Verify, mailCheckRepeat, mailCheckFirst, imapThroughProxy, reconnectStorm, posternProcesses, webmail, adminConsole];
+const benches: Bench[] = [loginPage, passwordLogins, totpLogins, argon2Verify, mailCheckRepeat, mailCheckRepeatMany, mailCheckFirst, imapThroughProxy, reconnectStorm, posternProcesses, webmail, adminConsole];
 
 /** Sign-ins should cost little more than their one argon2 verification. */
 const RATIO_TARGET = 0.9;

@@ -72,4 +72,9 @@ test('Dovecot accepts the deploy/dovecot/conf.d snippets', () => {
   assert.match(result.stdout, /haproxy_trusted_networks = 127\.0\.0\.1 ::1/);
   // The doveadm API Postern kicks sessions through listens on loopback only.
   assert.match(result.stdout, /inet_listener http {\n\s+address = 127\.0\.0\.1\n\s+port = 10180\n/);
+  // The ID a client sends before logging in reaches the Lua passdb; every ID command goes to Postern's events endpoint,
+  // the secret as the URL's password (doveconf hides it), the webmail's listener left out.
+  assert.match(result.stdout, /^imap_id_retain = yes$/m);
+  assert.match(result.stdout, /event_exporter postern {\n\s+format = json\n\s+format_args = time-rfc3339\n\s+transport = http-post\n\s+transport_args = http:\/\/\S+@127\.0\.0\.1:3000\/mailauth\/events\n/);
+  assert.match(result.stdout, /metric postern_imap_id {\n\s+exporter = postern\n\s+exporter_include = name fields\n\s+filter = event=imap_command_finished AND cmd_name=ID AND NOT local_port=10143\n/);
 });

@@ -13,7 +13,10 @@
 --
 -- For every password login Dovecot calls auth_password_verify(), which POSTs
 -- to <POSTERN_URL>/mailauth/dovecot with header X-Mailauth-Secret and a form
--- body: user, password, protocol (imap | smtp | ...), client_ip, master.
+-- body: user, password, protocol (imap | smtp | ...), client_ip, master, and
+-- client_id when the client sent IMAP ID before logging in (Dovecot's
+-- %{client_id}, with imap_id_retain = yes: its "field" "value" pairs), so
+-- Postern can show which mail app uses each client-specific password.
 -- Postern answers:
 --   200  accept; the body is the canonical mailbox name, which this script
 --        returns as the passdb field `user`, so Dovecot opens that mailbox
@@ -108,6 +111,11 @@ local function ask_postern(req, password)
   fields[#fields + 1] = { "protocol", protocol_of(req) }
   fields[#fields + 1] = { "client_ip", req.rip }
   fields[#fields + 1] = { "master", master or "" }
+  -- Only shown to the user: cut to 1 KB, Postern reads what it can of it.
+  local client_id = req.client_id
+  if master == nil and client_id ~= nil and client_id ~= "" then
+    fields[#fields + 1] = { "client_id", client_id:sub(1, 1024) }
+  end
 
   local request = http:request { url = url, method = "POST" }
   request:add_header("X-Mailauth-Secret", secret)

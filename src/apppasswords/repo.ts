@@ -1,7 +1,8 @@
-import { and, asc, count, eq, gt } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { appPasswordVerifiers, appPasswords, users } from '../db/schema/index.ts';
 import type { User } from '../users/repo.ts';
+import type { MailClient } from '../mailauth/imap-id.ts';
 
 export type AppPassword = typeof appPasswords.$inferSelect;
 export type Scope = 'imap' | 'smtp';
@@ -77,7 +78,28 @@ export class AppPasswordRepo {
     return rows.length;
   }
 
-  async updateLastUsed(id: string, at: Date, ip: string, protocol: string): Promise<void> {
-    await this.db.update(appPasswords).set({ lastUsedAt: at, lastUsedIp: ip, lastUsedProtocol: protocol }).where(eq(appPasswords.id, id));
+  /** updateLastUsed records a use, and with `client` the mail app that made it. */
+  async updateLastUsed(id: string, at: Date, ip: string, protocol: string, client?: MailClient): Promise<void> {
+    await this.db
+      .update(appPasswords)
+      .set({ lastUsedAt: at, lastUsedIp: ip, lastUsedProtocol: protocol, ...(client ? { clientName: client.name, clientVersion: client.version } : {}) })
+      .where(eq(appPasswords.id, id));
+  }
+
+  /** loadLastUsedFrom finds the password of the account (its canonical address) used last from `ip`, if that was at `since` or later. */
+  async loadLastUsedFrom(account: string, ip: string, since: Date): Promise<AppPassword | undefined> {
+    const [found] = await this.db
+      .select({ row: appPasswords })
+      .from(appPasswords)
+      .innerJoin(users, eq(users.id, appPasswords.userId))
+      .where(and(sql`lower(${users.email}) = ${account.trim().toLowerCase()}`, eq(appPasswords.lastUsedIp, ip), gte(appPasswords.lastUsedAt, since)))
+      .orderBy(desc(appPasswords.lastUsedAt))
+      .limit(1);
+    return found?.row;
+  }
+
+  /** updateClient records the mail app a password is used by. */
+  async updateClient(id: string, client: MailClient): Promise<void> {
+    await this.db.update(appPasswords).set({ clientName: client.name, clientVersion: client.version }).where(eq(appPasswords.id, id));
   }
 }

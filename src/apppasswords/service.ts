@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import argon2 from 'argon2';
 import type { AuditLog, Origin } from '../audit/log.ts';
 import { ARGON2_OPTIONS } from '../auth/password.ts';
 import type { User } from '../users/repo.ts';
+import type { MailClient } from '../mailauth/imap-id.ts';
 import type { AppPassword, AppPasswordRepo, Scope } from './repo.ts';
 import { generateSecret, looksLikeAppPassword, normalizeSecret, selectorOf } from './secret.ts';
 
@@ -10,6 +12,10 @@ export const MAX_PER_USER = 20;
 const LAST_USED_EVERY_MS = 60_000;
 /** How long a client's proven password spares it the hash when it reconnects from the same address. */
 export const VERIFIER_TTL_MS = 24 * 3600_000;
+/** How long after a password's last use an IMAP ID from the same user and address is credited to it (see noteClientFrom). */
+export const CLIENT_MATCH_MS = 5 * 60_000;
+/** A use is written in the background: an ID that finds none yet looks again once, this much later. */
+const CLIENT_RETRY_MS = 1000;
 
 export class AppPasswordError extends Error {
   constructor(readonly key: 'apppasswords.limit' | 'apppasswords.name_required' | 'apppasswords.scope_required') {
@@ -29,7 +35,7 @@ export interface NewAppPassword {
  * argon2id hash and selector remain.
  */
 export class AppPasswords {
-  private readonly lastNoted = new Map<string, { at: number; ip: string; protocol: string }>();
+  private readonly lastNoted = new Map<string, { at: number; ip: string; protocol: string; client?: string }>();
 
   /**
    * `verifierKey` keys the stored verifiers (see remember); without one,
@@ -81,15 +87,50 @@ export class AppPasswords {
 
   /**
    * noteUse records when, from where and over which protocol a password was
-   * last used: in the background, and at most once a minute for the same
-   * address and protocol.
+   * last used, and the mail app when the login named it: in the background,
+   * and at most once a minute for the same address, protocol and app.
    */
-  noteUse(id: string, ip: string, protocol: string, now = new Date()): void {
+  noteUse(id: string, ip: string, protocol: string, client?: MailClient, now = new Date()): void {
     const last = this.lastNoted.get(id);
-    if (last && now.getTime() - last.at < LAST_USED_EVERY_MS && last.ip === ip && last.protocol === protocol) return;
+    const named = client && `${client.name}\0${client.version ?? ''}`;
+    const same = last && last.ip === ip && last.protocol === protocol && (!named || named === last.client);
+    if (same && now.getTime() - last.at < LAST_USED_EVERY_MS) return;
     if (this.lastNoted.size > 10_000) this.lastNoted.clear();
-    this.lastNoted.set(id, { at: now.getTime(), ip, protocol });
-    this.repo.updateLastUsed(id, now, ip, protocol).catch(() => this.lastNoted.delete(id));
+    this.lastNoted.set(id, { at: now.getTime(), ip, protocol, client: named ?? last?.client });
+    this.repo.updateLastUsed(id, now, ip, protocol, client).catch(() => this.lastNoted.delete(id));
+  }
+
+  /**
+   * noteClientFrom credits the mail app an IMAP session named with ID to the
+   * client-specific password its user last used from the session's address,
+   * within the last five minutes, and says whether it found one.
+   *
+   * Behind the nginx proxy that is the only link there is: nginx logs in to
+   * Dovecot with the master user once Postern admitted the client, so the
+   * session Dovecot reports (user, client address from the PROXY header,
+   * the ID) carries no trace of the password. Postern, though, noted moments
+   * earlier which password admitted that user from that address (noteUse),
+   * and clients send ID right after logging in.
+   *
+   * What it cannot tell apart: two passwords of one user used from one
+   * address within the window (two apps on one computer, or devices behind
+   * one NAT): the name goes to the one used last, which may be the other's.
+   * A session opened with the main password, or by the webmail from
+   * Postern's own address, is credited to a password used from the same
+   * address meanwhile. And a client calls itself what it likes: the name is
+   * a hint for the owner, never a proof.
+   */
+  async noteClientFrom(account: string, ip: string, client: MailClient, now = new Date()): Promise<boolean> {
+    const since = new Date(now.getTime() - CLIENT_MATCH_MS);
+    let row = await this.repo.loadLastUsedFrom(account, ip, since);
+    if (!row) {
+      // The login's use may still be on its way to the database.
+      await sleep(CLIENT_RETRY_MS);
+      row = await this.repo.loadLastUsedFrom(account, ip, since);
+    }
+    if (!row) return false;
+    if (row.clientName !== client.name || row.clientVersion !== client.version) await this.repo.updateClient(row.id, client);
+    return true;
   }
 
   /**

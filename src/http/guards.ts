@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { hasMailauthSecret } from '../mailauth/secret-header.ts';
+import { basicAuthPassword, hasMailauthSecret, mailauthSecretMatches } from '../mailauth/secret-header.ts';
 import { MAIL_MESSAGES } from '../mailauth/authenticate.ts';
 import type { Need, SignInFlow } from '../auth/flow.ts';
 import { holdForm } from './held-form.ts';
@@ -162,10 +162,13 @@ export function mailboxAccess(res: Response): MailboxAccess {
  * shared secret in X-Mailauth-Secret. Anyone else gets a temporary failure in
  * both peers' terms: 401 (the Lua passdb treats it as an internal failure)
  * with an Auth-Status text for nginx, never a verdict on the credentials.
+ * With `basicAuth`, the secret may come as the password of HTTP Basic
+ * credentials instead: Dovecot's event exporter can send no other header.
  */
-export function mailauthSecret(secret: string | undefined): RequestHandler {
+export function mailauthSecret(secret: string | undefined, opts: { basicAuth?: boolean } = {}): RequestHandler {
   return function mailauthSecret(req, res, next) {
     if (hasMailauthSecret(req, secret)) return next();
+    if (opts.basicAuth && mailauthSecretMatches(basicAuthPassword(req.get('authorization')), secret)) return next();
     const smtp = (req.get('auth-protocol') ?? '').toLowerCase() === 'smtp';
     res
       .status(401)

@@ -21,7 +21,7 @@ after(() => t.close());
 /** The guards a route may start with; each names the state it admits. */
 const GUARDS = new Set(['guest', 'pending2fa', 'enroll', 'session', 'mailauthSecret']);
 /** What may stand between the first guard and the handler: narrower guards, then body parsers that run only once admitted. */
-const NEXT_STEPS = /^(admin|allowed:(webauthn|totp|hardware|sms|email)|elevated:(factors|sensitive)|mailbox:(view|flag|delete|move|send|owner)|uploads|csvUpload|urlencodedParser)$/;
+const NEXT_STEPS = /^(admin|allowed:(webauthn|totp|hardware|sms|email)|elevated:(factors|sensitive)|mailbox:(view|flag|delete|move|send|owner)|uploads|csvUpload|urlencodedParser|textParser)$/;
 
 /** Routes that need no guard, and why. */
 const UNGUARDED: Record<string, string> = {

@@ -7,6 +7,7 @@ import { appPasswordHandlers } from '../apppasswords/handlers.ts';
 import { mailclientHandlers } from '../mailclient/handlers.ts';
 import { nginxAuthHandler } from '../mailauth/nginx.ts';
 import { dovecotAuthHandler } from '../mailauth/dovecot.ts';
+import { dovecotEventsHandler, EVENT_BODY_MAX } from '../mailauth/events.ts';
 import { webmailHandlers } from '../webmail/handlers.ts';
 import { listHandlers } from '../webmail/list/handlers.ts';
 import { folderHandlers } from '../webmail/manage/handlers.ts';
@@ -232,12 +233,16 @@ export function routes(s: Services): express.Router {
   return r;
 }
 
-/** mailauthRoutes are asked by nginx and Dovecot about every mail login; the shared secret guards them. */
+/** mailauthRoutes are asked by nginx and Dovecot about every mail login, and told of IMAP IDs; the shared secret guards them. */
 export function mailauthRoutes(s: Services): express.Router {
   const r = express.Router();
   const secret = mailauthSecret(s.config.MAILAUTH_SECRET);
   r.get('/nginx', secret, h(nginxAuthHandler(s.config, s.mailAuth)));
   r.post('/dovecot', secret, express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }), h(dovecotAuthHandler(s.mailAuth, s.users)));
+  // Dovecot's event exporter, posting each IMAP ID command: the mail app a session named. Its HTTP
+  // client can add no header, so the secret may also come as Basic credentials (the URL's user info).
+  const eventSecret = mailauthSecret(s.config.MAILAUTH_SECRET, { basicAuth: true });
+  r.post('/events', eventSecret, express.text({ type: () => true, limit: EVENT_BODY_MAX }), h(dovecotEventsHandler(s.appPasswords)));
   return r;
 }
 

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { AuditLog } from '../audit/log.ts';
 import type { AppPasswords } from '../apppasswords/service.ts';
 import type { AppPassword, Scope } from '../apppasswords/repo.ts';
@@ -7,6 +6,8 @@ import type { Regulated, Regulator } from '../auth/regulation.ts';
 import type { User, UserRepo } from '../users/repo.ts';
 import { LoginCache, type CachedLogin } from './cache.ts';
 import { HashQueue } from './hash-queue.ts';
+import { canonical, loginKey } from './login-request.ts';
+import type { MailClient } from './imap-id.ts';
 
 /** MailAuthRequest is one IMAP or SMTP login, as a proxy or the mail server reports it. */
 export interface MailAuthRequest {
@@ -16,6 +17,8 @@ export interface MailAuthRequest {
   clientIp: string;
   /** The proxy's attempt counter on this connection (1 for the first). */
   attempt?: number;
+  /** The mail app as it named itself (IMAP ID before login), when the login carries it: noted with the use. */
+  client?: MailClient;
 }
 
 /** On success, `user.email` is the canonical mailbox name: the only one a proxy or Dovecot may open. */
@@ -122,17 +125,42 @@ export class MailAuthenticator {
   }
 
   async authenticate(req: MailAuthRequest): Promise<MailAuthResult> {
-    const account = req.user.trim().toLowerCase();
-    const clientIp = isIP(req.clientIp) ? req.clientIp : 'unknown';
     try {
-      return await this.decide({ ...req, user: account, clientIp });
+      return await this.decide(canonical(req));
     } catch {
       return { ok: false, kind: 'tempfail', message: MAIL_MESSAGES.tempfail };
     }
   }
 
+  /**
+   * cachedFor is the cached login `req` would be admitted with right now:
+   * what a quicker answerer (the mail-login front's thread) may hold and
+   * answer from, as long as it forgets what the cache's onChange says.
+   * Undefined unless notifications are live and the login is cached and usable.
+   */
+  cachedFor(req: MailAuthRequest): CachedLogin | undefined {
+    if (!this.live) return undefined;
+    const c = canonical(req);
+    const hit = this.cache.get(loginKey(c));
+    return hit && this.cachedStillUsable(hit, c.protocol) ? hit : undefined;
+  }
+
+  /**
+   * admittedFromCopy notes and audits a login that a holder of cachedFor's
+   * answer admitted, as this thread would have; the same login repeated
+   * `count` times at once is one audit line with its count.
+   */
+  admittedFromCopy(use: Pick<MailAuthRequest, 'user' | 'protocol' | 'clientIp'>, login: Pick<CachedLogin, 'userId' | 'email' | 'appPasswordId'>, count = 1): void {
+    this.admit({ ...use, secret: '' }, { id: login.userId, email: login.email }, login.appPasswordId, true, count);
+  }
+
+  /** auditWritten resolves once the audit lines queued so far are in the database. */
+  auditWritten(): Promise<void> {
+    return this.d.audit.flush();
+  }
+
   private async decide(req: MailAuthRequest): Promise<MailAuthResult> {
-    const key = LoginCache.key(req.user, req.secret, req.protocol, req.clientIp);
+    const key = loginKey(req);
     const cached = this.live ? this.cache.get(key) : undefined;
     if (cached && this.cachedStillUsable(cached, req.protocol)) {
       return this.admit(req, { id: cached.userId, email: cached.email }, cached.appPasswordId, true);
@@ -231,10 +259,10 @@ export class MailAuthenticator {
     return scopes.includes(protocol) && (expiresAt === null || expiresAt > Date.now());
   }
 
-  private admit(req: MailAuthRequest, user: Pick<User, 'id' | 'email'>, appPasswordId: string | undefined, cached: boolean): MailAuthResult {
-    if (appPasswordId) this.d.appPasswords.noteUse(appPasswordId, req.clientIp, req.protocol);
+  private admit(req: MailAuthRequest, user: Pick<User, 'id' | 'email'>, appPasswordId: string | undefined, cached: boolean, count = 1): MailAuthResult {
+    if (appPasswordId) this.d.appPasswords.noteUse(appPasswordId, req.clientIp, req.protocol, req.client);
     // The credential's id lets a revocation find the addresses its sessions came from.
-    this.log(req, user, 'mail.login_ok', { via: appPasswordId ? 'app_password' : 'password', ...(appPasswordId ? { credential: appPasswordId } : {}), cached });
+    this.log(req, user, 'mail.login_ok', { via: appPasswordId ? 'app_password' : 'password', ...(appPasswordId ? { credential: appPasswordId } : {}), cached, ...(count > 1 ? { count } : {}) });
     return { ok: true, user: { id: user.id, email: user.email }, via: appPasswordId ? 'app_password' : 'password' };
   }
 

@@ -38,6 +38,8 @@ export class LoginCache {
   private counter = 0;
   private everyoneChangedAt = 0;
   private readonly userChangedAt = new Map<string, number>();
+  /** Who holds copies of entries (the mail-login front's thread): told of every change, in order. */
+  private readonly watchers = new Set<(userId: string) => void>();
 
   constructor(
     private readonly ttlMs = 5 * 60_000,
@@ -88,11 +90,18 @@ export class LoginCache {
     if (keys?.size === 0) this.byUser.delete(entry.userId);
   }
 
+  /** onChange calls `watcher` with a user id, or '*' for everyone, whenever what is cached about them becomes void; returns the way to stop. */
+  onChange(watcher: (userId: string) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   /** forgetUser starts a new generation for one user: what is cached, or being read, about them is void. */
   forgetUser(userId: string): void {
     // Remembering every user who ever changed would grow without bound; a change for everyone is the safe summary.
     if (this.userChangedAt.size >= this.max) return this.clear();
     this.userChangedAt.set(userId, ++this.counter);
+    for (const w of this.watchers) w(userId);
     for (const key of this.byUser.get(userId) ?? []) this.entries.delete(key);
     this.byUser.delete(userId);
   }
@@ -100,6 +109,7 @@ export class LoginCache {
   /** clear starts a new generation for everyone. */
   clear(): void {
     this.everyoneChangedAt = ++this.counter;
+    for (const w of this.watchers) w('*');
     this.userChangedAt.clear();
     this.entries.clear();
     this.byUser.clear();

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { UserRepo } from '../users/repo.ts';
 import type { MailAuthenticator } from './authenticate.ts';
+import { mailClientOf } from './imap-id.ts';
 
 /** dovecotForm is what deploy/dovecot/postern-auth.lua posts for each login. */
 const dovecotForm = z.object({
@@ -15,6 +16,9 @@ const dovecotForm = z.object({
   client_ip: z.string().max(64).default(''),
   // The master user name for master logins (webmail, nginx), else empty.
   master: z.string().max(320).default(''),
+  // Dovecot's %{client_id}: the pairs of the IMAP ID the client sent before logging in, if any. Only
+  // shown to the user, so a value that does not fit is dropped, never a reason to refuse the login.
+  client_id: z.string().max(2048).optional().catch(undefined),
 });
 
 /** An answer to the Lua passdb: the status is the verdict, the body what it hands Dovecot. */
@@ -54,7 +58,8 @@ export async function dovecotAnswer(auth: MailAuthenticator, users: UserRepo, bo
   }
   const protocol = f.protocol === 'imap' ? 'imap' : f.protocol === 'smtp' ? 'smtp' : undefined;
   if (!protocol) return { status: 403, body: 'Authentication failed.' };
-  const result = await auth.authenticate({ user: f.user, secret: f.password ?? '', protocol, clientIp: f.client_ip || 'unknown' });
+  const client = f.client_id ? mailClientOf(f.client_id) : undefined;
+  const result = await auth.authenticate({ user: f.user, secret: f.password ?? '', protocol, clientIp: f.client_ip || 'unknown', client });
   if (result.ok) return { status: 200, body: result.user.email };
   const status = result.kind === 'tempfail' || result.kind === 'busy' ? 503 : result.kind === 'throttled' ? 429 : 403;
   // A plain refusal gets an empty body, so Dovecot answers its ordinary "Authentication failed.".

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import supertest from 'supertest';
 import { startApp, type TestApp } from '../../test/helpers/app.ts';
-import { buildUser } from '../../test/helpers/factories.ts';
+import { buildUser, eventsOf, soon } from '../../test/helpers/factories.ts';
+import { sql } from 'drizzle-orm';
+import { MailLogins } from '../admin/mail-logins/query.ts';
 import { startMailauthFront, type MailauthFront } from './front.ts';
 import { mailauthEnv, nginxAsks as askAsNginx } from '../../test/helpers/nginx-ask.ts';
 
@@ -24,10 +26,27 @@ after(async () => {
 });
 
 /** withAppPassword makes a user who may log in to IMAP with the returned secret. */
-async function withAppPassword(): Promise<{ email: string; secret: string }> {
+async function withAppPassword(expiresAt?: Date) {
   const user = await buildUser(t.s);
-  const { secret } = await t.s.appPasswords.create(user, { name: 'Thunderbird', scopes: ['imap', 'smtp'] }, { ip: '127.0.0.1', userAgent: 'test' });
-  return { email: user.email, secret };
+  const { secret, row } = await t.s.appPasswords.create(user, { name: 'Thunderbird', scopes: ['imap', 'smtp'], expiresAt }, { ip: '127.0.0.1', userAgent: 'test' });
+  return { user, email: user.email, secret, id: row.id };
+}
+
+/** askFromChild asks the front as nginx would from another process, while this thread is held up for `blockMs`; returns the answer and how long it took. */
+async function askFromChild(email: string, secret: string, blockMs: number): Promise<{ status: string; ms: number }> {
+  const script = `
+    const http = require('node:http');
+    const started = Date.now();
+    const headers = { 'X-Mailauth-Secret': ${JSON.stringify(SECRET)}, 'Auth-Method': 'plain', 'Auth-Protocol': 'imap', 'Auth-Login-Attempt': '1',
+      'Auth-User': ${JSON.stringify(encodeURIComponent(email))}, 'Auth-Pass': ${JSON.stringify(encodeURIComponent(secret))}, 'Client-IP': '192.0.2.20' };
+    http.get(${JSON.stringify(url)} + '/mailauth/nginx', { agent: false, headers }, (res) => {
+      res.resume();
+      console.log(JSON.stringify({ status: res.headers['auth-status'], ms: Date.now() - started }));
+    });`;
+  const out = new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', script], (err, stdout) => (err ? reject(err) : resolve(stdout))));
+  const until = Date.now() + blockMs;
+  while (Date.now() < until);
+  return JSON.parse(await out) as { status: string; ms: number };
 }
 
 /** nginxAsks asks `target` as nginx does, with this suite's secret unless told otherwise. */
@@ -112,5 +131,76 @@ describe('with MAILAUTH_LISTEN set', () => {
     } finally {
       clearInterval(busy);
     }
+  });
+});
+
+describe('repeat logins answered by the front’s thread', () => {
+  test('a client reconnecting with what it proved is answered while the main thread is held up', async () => {
+    const { email, secret } = await withAppPassword();
+    assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
+    // The main thread does nothing for 3 s; the reconnect is answered long before.
+    const { status, ms } = await askFromChild(email, secret, 3000);
+    assert.equal(status, 'OK');
+    assert.ok(ms < 2000, `answered after ${ms} ms`);
+    // A password never proved is not answered by the thread: it waited for the main thread.
+    const other = await withAppPassword();
+    const stranger = await askFromChild(other.email, other.secret, 1500);
+    assert.equal(stranger.status, 'OK');
+    assert.ok(stranger.ms >= 1000, `a first login was answered after ${stranger.ms} ms, without the main thread`);
+  });
+
+  test('each login the thread admits is audited and noted on the password; a login repeated at once is one line with its count', async () => {
+    const { user, email, secret, id } = await withAppPassword();
+    const admitted = async () => (await new MailLogins(t.s.db).report()).admitted;
+    const before = await admitted();
+    assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
+    // A client reconnecting in a loop: 60 logins at once.
+    const answers = await Promise.all(Array.from({ length: 60 }, () => nginxAsks(url, email, secret)));
+    assert.ok(answers.every((a) => a.headers['auth-status'] === 'OK'));
+    await soon(async () => {
+      const logins = (await eventsOf(t.s, user.id)).filter((e) => e.event === 'mail.login_ok');
+      const counted = logins.reduce((n, e) => n + ((e.details as { count?: number }).count ?? 1), 0);
+      assert.equal(counted, 61, 'every login counted');
+      assert.ok(logins.length < 61, `${logins.length} lines for 61 logins`);
+      for (const e of logins) assert.deepEqual([e.ip, (e.details as { credential?: string }).credential], ['192.0.2.20', id]);
+    });
+    assert.equal(await admitted(), before + 61, 'the console counts each login');
+    const [row] = await t.s.appPasswords.list(user.id);
+    assert.equal(row?.lastUsedIp, '192.0.2.20');
+  });
+
+  test('a revoked password is refused at the next login, though its answer was held', async () => {
+    const { user, email, secret, id } = await withAppPassword();
+    for (let i = 0; i < 3; i++) assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
+    await t.s.appPasswords.revoke(user, id);
+    await soon(async () => assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'Authentication failed.'));
+    for (let i = 0; i < 3; i++) assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'Authentication failed.');
+  });
+
+  test('a change straight in the database reaches the held answers too', async () => {
+    const { email, secret, id } = await withAppPassword();
+    for (let i = 0; i < 3; i++) assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
+    await t.s.db.execute(sql`delete from app_passwords where id = ${id}`);
+    await soon(async () => assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'Authentication failed.'));
+  });
+
+  test('while change notifications are down, the thread answers nothing it held', async () => {
+    const { email, secret, id } = await withAppPassword();
+    for (let i = 0; i < 3; i++) assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
+    t.s.mailAuth.notificationsLive(false);
+    try {
+      // Deleted with no notification to announce it: only a fresh look at the database can tell.
+      await t.s.db.execute(sql`delete from app_passwords where id = ${id}`);
+      assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'Authentication failed.');
+    } finally {
+      t.s.mailAuth.notificationsLive(true);
+    }
+  });
+
+  test('a held answer ends with the password’s expiry', async () => {
+    const { email, secret } = await withAppPassword(new Date(Date.now() + 1500));
+    for (let i = 0; i < 3; i++) assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
+    await new Promise((r) => setTimeout(r, 1600));
+    assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'Authentication failed.');
   });
 });

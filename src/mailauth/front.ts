@@ -4,6 +4,9 @@ import type { UserRepo } from '../users/repo.ts';
 import { MAIL_MESSAGES, type MailAuthenticator } from './authenticate.ts';
 import { nginxAnswer } from './nginx.ts';
 import { dovecotAnswer } from './dovecot.ts';
+import { dovecotEventAnswer } from './events.ts';
+import type { AppPasswords } from '../apppasswords/service.ts';
+import { loginKey, nginxRequest } from './login-request.ts';
 
 /** What the front's thread needs to know. */
 export interface FrontSettings {
@@ -28,7 +31,32 @@ export interface FrontAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** For an admitted login that is cached: the front's thread may give the same answer to the same login until told otherwise. */
+  hold?: HeldLogin;
 }
+
+/** A cached login's answer, as the front's thread holds it (see startMailauthFront). */
+export interface HeldLogin {
+  key: string;
+  userId: string;
+  email: string;
+  appPasswordId?: string;
+  /** When the answer stops holding: the cache entry's expiry, or the client-specific password's if sooner. */
+  until: number;
+}
+
+/** One login the front's thread admitted from a held answer, for the main thread to note and audit. */
+export interface HeldUse {
+  login: Omit<HeldLogin, 'key' | 'until'>;
+  user: string;
+  protocol: 'imap' | 'smtp';
+  clientIp: string;
+  /** How many times, within one batch. */
+  count: number;
+}
+
+/** What the main thread tells the front's thread besides answers. */
+export type FrontNews = FrontAnswer | { forget: string } | { written: number } | 'close';
 
 export interface MailauthFront {
   /** The port it listens on (the one asked for, or the one given for port 0). */
@@ -40,6 +68,7 @@ export interface FrontDeps {
   config: Config;
   mailAuth: MailAuthenticator;
   users: UserRepo;
+  appPasswords: Pick<AppPasswords, 'noteClientFrom'>;
 }
 
 /**
@@ -59,18 +88,24 @@ export interface FrontDeps {
 export function startMailauthFront(d: FrontDeps, at: { host: string; port: number }): Promise<MailauthFront> {
   const settings: FrontSettings = { host: at.host, port: at.port, secret: d.config.MAILAUTH_SECRET, tempfail: MAIL_MESSAGES.tempfail };
   const worker = tsWorker(new URL('./front-worker.ts', import.meta.url), settings);
+  const tell = (news: FrontNews) => worker.postMessage(news);
+  // Whatever voids a cache entry voids the thread's copy; messages arrive in order, so a copy sent before a change is dropped by it.
+  const unwatch = d.mailAuth.cache.onChange((userId) => tell({ forget: userId }));
   let closed: (() => void) | undefined;
   return new Promise((resolve, reject) => {
-    worker.on('message', (m: FrontRequest | { listening: number } | { error: string } | { closed: true }) => {
+    worker.on('message', (m: FrontRequest | { used: HeldUse[] } | { listening: number } | { error: string } | { closed: true }) => {
       if ('id' in m) {
-        void answer(d, m).then((a) => worker.postMessage(a));
+        void answer(d, m).then(tell);
+      } else if ('used' in m) {
+        void noteUses(d, m.used).then(() => tell({ written: m.used.reduce((n, u) => n + u.count, 0) }));
       } else if ('listening' in m) {
         resolve({
           port: m.listening,
           close: () =>
             new Promise<void>((done) => {
               closed = done;
-              worker.postMessage('close');
+              unwatch();
+              tell('close');
             }).then(() => worker.terminate().then(() => {})),
         });
       } else if ('error' in m) {
@@ -86,14 +121,43 @@ export function startMailauthFront(d: FrontDeps, at: { host: string; port: numbe
 async function answer(d: FrontDeps, r: FrontRequest): Promise<FrontAnswer> {
   try {
     if (r.path === '/mailauth/nginx') {
-      const a = await nginxAnswer(d.config, d.mailAuth, (name) => r.headers[name.toLowerCase()], r.remoteAddress);
-      return { id: r.id, status: a.status, headers: a.headers, body: '' };
+      const get = (name: string) => r.headers[name.toLowerCase()];
+      const a = await nginxAnswer(d.config, d.mailAuth, get, r.remoteAddress);
+      return { id: r.id, status: a.status, headers: a.headers, body: '', hold: a.headers['Auth-Status'] === 'OK' ? holdable(d, get, r.remoteAddress) : undefined };
     }
+    if (r.path === '/mailauth/events') return { id: r.id, status: await dovecotEventAnswer(d.appPasswords, r.body), headers: {}, body: '' };
     const form = formOf(r.body);
     const a = form ? await dovecotAnswer(d.mailAuth, d.users, form) : { status: 400, body: '' };
     return { id: r.id, status: a.status, headers: {}, body: a.body };
   } catch {
     return { id: r.id, status: 503, headers: { 'Auth-Status': MAIL_MESSAGES.tempfail }, body: '' };
+  }
+}
+
+/**
+ * holdable is what the front's thread may hold of an admitted nginx login:
+ * the cache entry it was admitted with, read now, after the answer and
+ * before the message leaves, so no change can fall between the two.
+ */
+function holdable(d: FrontDeps, get: (name: string) => string | undefined, remoteAddress: string | undefined): HeldLogin | undefined {
+  const login = nginxRequest(get, remoteAddress);
+  const entry = login && d.mailAuth.cachedFor(login);
+  if (!login || !entry) return undefined;
+  const until = Math.min(entry.expiresAt, entry.passwordExpiresAt ?? Infinity);
+  return { key: loginKey(login), userId: entry.userId, email: entry.email, appPasswordId: entry.appPasswordId, until };
+}
+
+/**
+ * noteUses notes and audits the logins the front's thread admitted from
+ * held answers, and resolves once their audit lines are written: the thread
+ * holds back from answering more while too many are unwritten.
+ */
+async function noteUses(d: FrontDeps, uses: HeldUse[]): Promise<void> {
+  try {
+    for (const u of uses) d.mailAuth.admittedFromCopy(u, u.login, u.count);
+    await d.mailAuth.auditWritten();
+  } catch {
+    // Noted as far as it went; the thread must hear back either way.
   }
 }
 

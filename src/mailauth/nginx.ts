@@ -2,21 +2,12 @@ import type { Request, Response } from 'express';
 import type { Config } from '../config/schema.ts';
 import type { MailAuthenticator } from './authenticate.ts';
 import { MAIL_MESSAGES } from './authenticate.ts';
+import { nginxRequest } from './login-request.ts';
 
 /** An answer to nginx: it reads the verdict from the headers and ignores the status. */
 export interface NginxAnswer {
   status: number;
   headers: Record<string, string>;
-}
-
-/** header reads one of nginx's request headers, which carry the credentials URL-escaped. */
-function header(get: (name: string) => string | undefined, name: string): string {
-  const raw = get(name) ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }
 
 /**
@@ -38,29 +29,10 @@ export async function nginxAnswer(config: Config, auth: MailAuthenticator, get: 
   const smtp = protocol === 'smtp';
   const fail = (status: number, message: string, extra: Record<string, string> = {}): NginxAnswer => ({ status, headers: { 'Auth-Status': message, ...extra } });
   const temporary: Record<string, string> = smtp ? { 'Auth-Error-Code': '454 4.7.0' } : {};
-  const method = (get('auth-method') ?? '').toLowerCase();
-  if ((protocol !== 'imap' && protocol !== 'smtp') || (method !== 'plain' && method !== 'login')) {
-    return fail(200, MAIL_MESSAGES.refused, smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {});
-  }
-  const result = await auth.authenticate({
-    user: header(get, 'auth-user'),
-    secret: header(get, 'auth-pass'),
-    protocol,
-    clientIp: get('client-ip') ?? remoteAddress ?? 'unknown',
-    attempt: Number(get('auth-login-attempt') ?? '1') || 1,
-  });
-  if (result.ok) {
-    return {
-      status: 200,
-      headers: {
-        'Auth-Status': 'OK',
-        'Auth-Server': smtp ? config.SUBMISSION_HOST : config.IMAP_HOST,
-        'Auth-Port': String(smtp ? (config.PROXIED_SUBMISSION_PORT ?? config.SUBMISSION_PORT) : (config.PROXIED_IMAP_PORT ?? config.IMAP_PORT)),
-        'Auth-User': `${result.user.email}*${config.MAIL_MASTER_USER}`,
-        'Auth-Pass': config.MAIL_MASTER_PASSWORD!,
-      },
-    };
-  }
+  const login = nginxRequest(get, remoteAddress);
+  if (!login) return fail(200, MAIL_MESSAGES.refused, smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {});
+  const result = await auth.authenticate(login);
+  if (result.ok) return { status: 200, headers: nginxAdmits(config, result.user.email, smtp) };
   if (result.kind === 'tempfail') return fail(200, result.message, temporary);
   // Too many logins wait for a hash: nginx keeps the connection, answers after the wait, and the client tries again.
   if (result.kind === 'busy') return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...temporary });
@@ -69,4 +41,15 @@ export async function nginxAnswer(config: Config, auth: MailAuthenticator, get: 
   }
   // A short wait before nginx lets the client retry slows guessing on one connection.
   return fail(200, result.message, { 'Auth-Wait': '1', ...(smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {}) });
+}
+
+/** nginxAdmits is the answer that sends an admitted client on to the mail server, logged in there as the master user on the mailbox's behalf. */
+function nginxAdmits(config: Config, mailbox: string, smtp: boolean): Record<string, string> {
+  return {
+    'Auth-Status': 'OK',
+    'Auth-Server': smtp ? config.SUBMISSION_HOST : config.IMAP_HOST,
+    'Auth-Port': String(smtp ? (config.PROXIED_SUBMISSION_PORT ?? config.SUBMISSION_PORT) : (config.PROXIED_IMAP_PORT ?? config.IMAP_PORT)),
+    'Auth-User': `${mailbox}*${config.MAIL_MASTER_USER}`,
+    'Auth-Pass': config.MAIL_MASTER_PASSWORD!,
+  };
 }

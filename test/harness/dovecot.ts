@@ -10,6 +10,8 @@ import { freePort } from './ports.ts';
 
 /** The Lua passdb shipped to administrators; tests run this very file. */
 export const POSTERN_AUTH_LUA = fileURLToPath(new URL('../../deploy/dovecot/postern-auth.lua', import.meta.url));
+/** The IMAP ID exporter shipped to administrators; tests run it with their own address, secret and port. */
+export const CLIENT_ID_CONF = fileURLToPath(new URL('../../deploy/dovecot/conf.d/15-postern-client-id.conf', import.meta.url));
 
 /**
  * Who the instance's processes and mail belong to. As root: the Debian
@@ -74,6 +76,11 @@ export interface DovecotOptions {
    * (nginx `proxy_protocol on`), so Dovecot sees each client's own address.
    */
   haproxy?: boolean;
+  /**
+   * Post every IMAP ID command to <postern.url>/mailauth/events with the
+   * shipped deploy/dovecot/conf.d/15-postern-client-id.conf (needs `postern`).
+   */
+  clientIds?: boolean;
 }
 
 export interface DovecotInstance {
@@ -110,6 +117,7 @@ interface DovecotConfig {
   debug: boolean;
   doveadm?: { port: number; apiKey: string };
   haproxy?: { imapPort: number; submissionPort: number };
+  clientIds: boolean;
 }
 
 // Kept parallel to deploy/dovecot/conf.d/*.conf: master user, Lua passdb,
@@ -180,7 +188,10 @@ function renderConfig(c: DovecotConfig): string {
       '  driver = lua',
       `  args = file=${POSTERN_AUTH_LUA} blocking=yes`,
       '}',
+      // The client's pre-login ID reaches the Lua passdb as %{client_id}.
+      'imap_id_retain = yes',
     );
+    if (c.clientIds) lines.push(clientIdConfig(c.postern, c.imapPort));
   }
   lines.push(
     'userdb {',
@@ -196,6 +207,28 @@ function renderConfig(c: DovecotConfig): string {
   // auth-worker runs as root by default (to read /etc/shadow).
   if (account.rootless) lines.push('service auth-worker {\n  user = $default_internal_user\n}', '');
   return lines.join('\n');
+}
+
+/**
+ * clientIdConfig is the shipped 15-postern-client-id.conf with this
+ * instance's Postern, secret and webmail listener in place of the examples.
+ */
+function clientIdConfig(postern: { url: string; secret: string }, webmailPort: number): string {
+  const shipped = fs.readFileSync(CLIENT_ID_CONF, 'utf8');
+  const base = new URL(postern.url);
+  // Dovecot's HTTP client cannot add a header: the secret rides as the URL's password (sent as Basic credentials).
+  base.username = 'postern';
+  base.password = postern.secret;
+  const swaps: Array<[string, string]> = [
+    ['http://postern:CHANGE-ME-TO-MAILAUTH_SECRET@127.0.0.1:3000/', base.href],
+    ['local_port=10143', `local_port=${webmailPort}`],
+  ];
+  let config = shipped;
+  for (const [from, to] of swaps) {
+    if (!config.includes(from)) throw new Error(`${CLIENT_ID_CONF} no longer holds ${from}`);
+    config = config.replace(from, () => to);
+  }
+  return config;
 }
 
 // Dovecot's auth process reads passwd-files as the dovecot user: as root,
@@ -248,6 +281,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<DovecotIn
     debug: opts.debug ?? false,
     doveadm: opts.doveadmApiKey ? { port: await freePort(), apiKey: opts.doveadmApiKey } : undefined,
     haproxy: opts.haproxy ? { imapPort: await freePort(), submissionPort: await freePort() } : undefined,
+    clientIds: !!(opts.clientIds && opts.postern),
   };
   const confFile = path.join(dir, 'dovecot.conf');
   fs.writeFileSync(confFile, renderConfig(config));

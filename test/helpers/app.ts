@@ -24,20 +24,7 @@ export async function startApp(env: Record<string, string> = {}, overrides: Serv
     s,
     app,
     client,
-    async signIn(email, opts = {}) {
-      const c = opts.client ?? client();
-      await c.get('/login');
-      const res = await c.post('/login', { email, password: PASSWORD });
-      if (res.headers.location === '/login/code') {
-        await c.get('/login/code');
-        const done = await c.post('/login/code', { code: s.lastCode(), ...(opts.trust ? { trust: 'on' } : {}) });
-        if (done.status !== 303) throw new Error(`code step failed: ${done.status}`);
-      } else if (res.status !== 303) {
-        throw new Error(`password step failed: ${res.status}`);
-      }
-      await c.get('/');
-      return c;
-    },
+    signIn: (email, opts = {}) => signInWith(s, opts.client ?? client(), email, opts),
     async stepUp(c, next = '/settings/security') {
       const page = await c.get(`/settings/security/verify?next=${encodeURIComponent(next)}`);
       let res;
@@ -54,4 +41,19 @@ export async function startApp(env: Record<string, string> = {}, overrides: Serv
     },
     close: () => s.close(),
   };
+}
+
+/** signInWith logs a client in with the password and, when a phone is bound, the texted code. */
+export async function signInWith(s: TestServices, c: WebClient, email: string, opts: { trust?: boolean } = {}): Promise<WebClient> {
+  await c.get('/login');
+  const res = await c.post('/login', { email, password: PASSWORD });
+  if (res.headers.location === '/login/code') {
+    await c.get('/login/code');
+    const done = await c.post('/login/code', { code: s.lastCode(), ...(opts.trust ? { trust: 'on' } : {}) });
+    if (done.status !== 303) throw new Error(`code step failed: ${done.status}`);
+  } else if (res.status !== 303) {
+    throw new Error(`password step failed: ${res.status}`);
+  }
+  await c.get('/');
+  return c;
 }

@@ -10,8 +10,9 @@ export class WebClient {
   readonly agent: ReturnType<typeof supertest.agent>;
   csrf = '';
 
+  /** `app` is an application, or the address of one that listens. */
   constructor(
-    app: Express,
+    app: Express | string,
     private readonly headers: Record<string, string> = {},
   ) {
     this.agent = supertest.agent(app);

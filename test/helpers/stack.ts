@@ -26,6 +26,8 @@ export interface StackOptions {
   doveadm?: boolean;
   /** nginx and Dovecot ask Postern on a MAILAUTH_LISTEN address of its own, answered by its front thread, as in production. */
   front?: boolean;
+  /** Dovecot posts every IMAP ID command to Postern (the event exporter of deploy/dovecot/conf.d/15-postern-client-id.conf). */
+  clientIds?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function startMailStack(env: Record<string, string> = {}, opts: Sta
   // Where nginx and Dovecot ask about logins.
   const askUrl = frontPort ? `http://127.0.0.1:${frontPort}` : url;
   const doveadmApiKey = opts.doveadm ? `doveadm-${port}-key` : undefined;
-  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url: askUrl, secret: MAILAUTH_SECRET }, haproxy: opts.proxyProtocol, doveadmApiKey });
+  const dovecot = await startDovecot({ relay: { host: '127.0.0.1', port: sink.port }, postern: { url: askUrl, secret: MAILAUTH_SECRET }, haproxy: opts.proxyProtocol, doveadmApiKey, clientIds: opts.clientIds });
   const s = await startServices({
     ...(frontPort ? { MAILAUTH_LISTEN: `127.0.0.1:${frontPort}` } : {}),
     ...backendEnv(dovecot, MAILAUTH_SECRET),

@@ -26,7 +26,8 @@ export interface MailLoginReport {
 /**
  * MailLogins reads the mail-login events the mail authenticator writes
  * ('mail.login_ok', 'mail.login_failed' with a reason, 'mail.throttled';
- * details.protocol is imap or smtp) for the last 24 hours, through the
+ * details.protocol is imap or smtp; details.count, when present, is how
+ * many times the same login repeated at once) for the last 24 hours, through the
  * audit log's index on (event, created_at).
  */
 export class MailLogins {
@@ -45,7 +46,8 @@ export class MailLogins {
     const reason = sql<string>`case when ${e.event} = 'mail.throttled' then 'throttled' else coalesce(${e.details}->>'reason', '') end`;
     const n = count();
     const [ok, reasons, accounts, ips] = await Promise.all([
-      this.db.select({ hour, protocol, n }).from(e).where(and(eq(e.event, 'mail.login_ok'), recent)).groupBy(hour, protocol),
+      // A client reconnecting in a loop is one line with a count (details.count).
+      this.db.select({ hour, protocol, n: sql<number>`sum(coalesce((${e.details}->>'count')::int, 1))::int` }).from(e).where(and(eq(e.event, 'mail.login_ok'), recent)).groupBy(hour, protocol),
       this.db.select({ reason, n }).from(e).where(refusal).groupBy(reason).orderBy(desc(n)),
       this.db.select({ account: sql<string>`coalesce(${e.account}, '')`, n }).from(e).where(refusal).groupBy(e.account).orderBy(desc(n), e.account).limit(TOP),
       this.db.select({ ip: sql<string>`coalesce(${e.ip}, '')`, n }).from(e).where(refusal).groupBy(e.ip).orderBy(desc(n), e.ip).limit(TOP),

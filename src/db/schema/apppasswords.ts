@@ -23,6 +23,9 @@ export const appPasswords = pgTable(
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     lastUsedIp: text('last_used_ip'),
     lastUsedProtocol: text('last_used_protocol'),
+    // The mail app as it named itself with IMAP ID (cleaned, at most 64 characters each); unverified.
+    clientName: text('client_name'),
+    clientVersion: text('client_version'),
   },
   (t) => [index('app_passwords_user_selector').on(t.userId, t.selector)],
 );
