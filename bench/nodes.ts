@@ -24,7 +24,8 @@ export const posternProcesses: Bench = {
     const emails = await server.createUsers(200, PASSWORD);
     const mailUser = await server.s.users.loadByEmail(emails[0]!);
     const { secret } = await server.s.appPasswords.create(mailUser!, { name: 'bench', scopes: ['imap', 'smtp'] }, { ip: '127.0.0.1', userAgent: '' });
-    const env = async () => ({ ...MAIL_ENV, LOG_LEVEL: 'info', PORT: String(await freePort()), DATABASE_URL: url, MAIL_LOGIN_CACHE_SECONDS: '300' });
+    // As deployed: nginx asks each node on its MAILAUTH_LISTEN address.
+    const env = async () => ({ ...MAIL_ENV, LOG_LEVEL: 'info', PORT: String(await freePort()), MAILAUTH_LISTEN: `127.0.0.1:${await freePort()}`, DATABASE_URL: url, MAIL_LOGIN_CACHE_SECONDS: '300' });
     const a = await startPostern(await env());
     let b: PosternProcess | undefined;
     try {
@@ -73,7 +74,7 @@ function signInLoad(input: LoginWorkerInput): Promise<LoginWorkerOutput> {
 /** repeatLogins asks every node at once, as nginx would, with cached credentials; returns the rate summed over the nodes. */
 async function repeatLogins(nodes: PosternProcess[], user: string, pass: string, connections: number, durationSeconds: number) {
   const results = await Promise.all(
-    nodes.map((n) => autocannon({ url: `${n.url}/mailauth/nginx`, connections, duration: durationSeconds, workers: 1, headers: nginxHeaders(user, pass) })),
+    nodes.map((n) => autocannon({ url: `${n.mailauthUrl}/mailauth/nginx`, connections, duration: durationSeconds, workers: 1, headers: nginxHeaders(user, pass) })),
   );
   return {
     rate: results.reduce((sum, r) => sum + r.requests.average, 0),
