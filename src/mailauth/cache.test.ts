@@ -78,4 +78,20 @@ describe('LoginCache', () => {
     cache.set('k', login('u1', readAt));
     assert.equal(cache.get('k'), undefined);
   });
+
+  test('tells its watchers of every change, in order, until they stop watching', () => {
+    const cache = new LoginCache(60_000, 2);
+    const told: string[] = [];
+    const stop = cache.onChange((who) => told.push(who));
+    cache.forgetUser('u1');
+    cache.clear();
+    cache.forgetUser('u2');
+    cache.forgetUser('u3');
+    // Past `max` users changed, a change for one is a change for everyone: watchers hear '*'.
+    cache.forgetUser('u4');
+    assert.deepEqual(told, ['u1', '*', 'u2', 'u3', '*']);
+    stop();
+    cache.forgetUser('u5');
+    assert.equal(told.length, 5);
+  });
 });
