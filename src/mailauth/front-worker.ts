@@ -41,9 +41,8 @@ const HELD_MAX = 10_000;
 let uses = new Map<string, HeldUse>();
 let usesTimer: NodeJS.Timeout | undefined;
 const USES_EVERY_MS = 250;
-/** Admitted here but not yet written to the audit log: past UNWRITTEN_MAX the main thread answers again, at its own pace. */
+/** Admitted here but not yet written to the audit log: past settings.unwrittenMax the main thread answers again, at its own pace. */
 let unwritten = 0;
-const UNWRITTEN_MAX = 5_000;
 
 function hold(login: HeldLogin, headers: Record<string, string>): void {
   held.delete(login.key);
@@ -58,7 +57,7 @@ function forget(userId: string): void {
 
 /** answerHeld answers a login from a held answer, if there is one for it; false when the main thread must decide. */
 function answerHeld(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  if (unwritten >= UNWRITTEN_MAX || held.size === 0) return false;
+  if (unwritten >= settings.unwrittenMax || held.size === 0) return false;
   const get = (name: string) => {
     const v = req.headers[name];
     return typeof v === 'string' ? v : undefined;

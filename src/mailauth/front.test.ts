@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import supertest from 'supertest';
@@ -202,5 +202,23 @@ describe('repeat logins answered by the front’s thread', () => {
     for (let i = 0; i < 3; i++) assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'OK');
     await new Promise((r) => setTimeout(r, 1600));
     assert.equal((await nginxAsks(url, email, secret)).headers['auth-status'], 'Authentication failed.');
+  });
+
+  test('while the audit log falls behind, the thread stops answering and the main thread decides again', async () => {
+    const { email, secret } = await withAppPassword();
+    // Audit lines that are never written, and a thread that may admit three logins ahead of them.
+    const stalled = mock.method(t.s.mailAuth, 'auditWritten', () => new Promise<void>(() => {}));
+    const small = await startMailauthFront(t.s, { host: '127.0.0.1', port: 0 }, 3);
+    const decided = mock.method(t.s.mailAuth, 'authenticate');
+    try {
+      const at = `http://127.0.0.1:${small.port}`;
+      for (let i = 0; i < 8; i++) assert.equal((await nginxAsks(at, email, secret)).headers['auth-status'], 'OK');
+      // The first login, then three held, then every one after them: 1 + 4 decided by the main thread.
+      assert.equal(decided.mock.callCount(), 5);
+    } finally {
+      decided.mock.restore();
+      stalled.mock.restore();
+      await small.close();
+    }
   });
 });

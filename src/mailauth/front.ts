@@ -14,7 +14,12 @@ export interface FrontSettings {
   port: number;
   secret: string | undefined;
   tempfail: string;
+  /** Logins the thread may admit from held answers before their audit lines are written; past it the main thread answers again. */
+  unwrittenMax: number;
 }
+
+/** Held logins not yet audited, at most (a few seconds of a reconnect flood; lines of a few hundred bytes each). */
+const UNWRITTEN_MAX = 5_000;
 
 /** One request the front's thread read, handed to the main thread (the shared secret already checked). */
 export interface FrontRequest {
@@ -85,8 +90,8 @@ export interface FrontDeps {
  * once; the main thread gets the requests as messages, many per turn, and
  * answers the ones it cannot verify in time straight away.
  */
-export function startMailauthFront(d: FrontDeps, at: { host: string; port: number }): Promise<MailauthFront> {
-  const settings: FrontSettings = { host: at.host, port: at.port, secret: d.config.MAILAUTH_SECRET, tempfail: MAIL_MESSAGES.tempfail };
+export function startMailauthFront(d: FrontDeps, at: { host: string; port: number }, unwrittenMax = UNWRITTEN_MAX): Promise<MailauthFront> {
+  const settings: FrontSettings = { host: at.host, port: at.port, secret: d.config.MAILAUTH_SECRET, tempfail: MAIL_MESSAGES.tempfail, unwrittenMax };
   const worker = tsWorker(new URL('./front-worker.ts', import.meta.url), settings);
   const tell = (news: FrontNews) => worker.postMessage(news);
   // Whatever voids a cache entry voids the thread's copy; messages arrive in order, so a copy sent before a change is dropped by it.
