@@ -485,6 +485,52 @@ describe('signing in with a passkey alone', () => {
     assert.equal(res.status, 401);
   });
 
+  test('asking for a passkey sign-in stores nothing: strangers cannot fill the session table', async () => {
+    const { sessions } = await import('../src/db/schema/index.ts');
+    const rows = async () => (await t.s.db.select({ sid: sessions.sid }).from(sessions)).length;
+    const before = await rows();
+    for (let i = 0; i < 30; i++) {
+      const c = t.client();
+      await c.get('/login');
+      await json(c, '/login/passwordless/options');
+    }
+    assert.equal(await rows(), before);
+  });
+
+  test('a challenge is good once, in the browser it was given to, unaltered', async () => {
+    const user = await buildUser(t.s);
+    const key = newKey();
+    await seedKey(user, key);
+    // Another browser answering this one's challenge: it holds no such challenge.
+    const a = t.client();
+    await a.get('/login');
+    const options = await json(a, '/login/passwordless/options');
+    const b = t.client();
+    await b.get('/login');
+    await json(b, '/login/passwordless/options');
+    assert.equal((await b.post('/login/passwordless', { response: JSON.stringify(key.assert(options.challenge)) })).status, 401);
+    // A challenge the browser made up, under the cookie's name: refused.
+    const c = t.client();
+    await c.get('/login');
+    const held = await json(c, '/login/passwordless/options');
+    const name = ['postern_passkey', '__Host-postern_passkey'].find((n) => c.cookie(n) !== undefined)!;
+    const [, at, mac] = c.cookie(name)!.split('.');
+    c.setCookie(name, `bWFkZS11cA.${at}.${mac}`);
+    assert.equal((await c.post('/login/passwordless', { response: JSON.stringify(key.assert('bWFkZS11cA')) })).status, 401);
+    // The right answer, posted twice at once: one sign-in.
+    const d = t.client();
+    await d.get('/login');
+    const once = await json(d, '/login/passwordless/options');
+    const answer = JSON.stringify(key.assert(once.challenge));
+    const cookie = d.cookie(name)!;
+    const e = t.client();
+    await e.get('/login');
+    e.setCookie(name, cookie);
+    const both = await Promise.all([d.post('/login/passwordless', { response: answer }), e.post('/login/passwordless', { response: answer })]);
+    assert.deepEqual(both.map((r) => r.status).sort(), [303, 401]);
+    assert.ok(held.challenge);
+  });
+
   test('unknown keys are failures counted against the address, and waits follow', async () => {
     // Earlier tests here may have spent some of this address's free failures already (every client is 127.0.0.1).
     const statuses: number[] = [];

@@ -1,12 +1,14 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
 import type { User } from '../../users/repo.ts';
-import { flash, regenerate, safeNext } from '../../http/context.ts';
+import { flash, readCookie, regenerate, safeNext } from '../../http/context.ts';
 import { readDeviceCookie, setDeviceCookie } from '../../http/cookies.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
 import { originOf } from '../../http/origin.ts';
 import { factorAddedResponse, factorContext } from '../../http/second-step.ts';
-import { keepChallenge, takeChallenge, type ChallengePurpose } from './challenge.ts';
+import { createHmac } from 'node:crypto';
+import { isHttps } from '../../config/load.ts';
+import { CHALLENGE_TTL_MS, keepChallenge, openChallenge, sealChallenge, takeChallenge, type ChallengePurpose } from './challenge.ts';
 import { addForm, assertForm, idParams, renameForm } from './schema.ts';
 import { MAX_KEYS } from './service.ts';
 
@@ -20,11 +22,17 @@ const minutesOf = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
  * webauthnHandlers are Settings → Security → Security keys and passkeys,
  * the JSON the page's script asks for before calling the browser (each a
  * POST with the form token, each keeping a fresh challenge in the server-side
- * session), and signing in with a passkey alone. The route table demands a
+ * session; a passkey sign-in's, which has no session yet, in a sealed
+ * cookie), and signing in with a passkey alone. The route table demands a
  * fresh proof before a key is added or removed; adding one never elevates.
  */
 export function webauthnHandlers(s: Services) {
   const keys = s.webauthn;
+
+  // A passkey sign-in's challenge stays with the browser, sealed (see sealChallenge): a visitor stores nothing here.
+  const sealKey = createHmac('sha256', s.sessionSecret).update('postern passkey challenge').digest();
+  const sealedName = isHttps(s.config) ? '__Host-postern_passkey' : 'postern_passkey';
+  const sealedCookie = { httpOnly: true, sameSite: 'strict' as const, secure: isHttps(s.config), path: '/' };
 
   /** unavailable answers a script's request while PUBLIC_URL cannot serve WebAuthn. */
   const unavailable = (req: Request, res: Response) => res.status(409).json({ error: 'webauthn.unavailable', message: req.t('webauthn.unavailable') });
@@ -139,8 +147,14 @@ export function webauthnHandlers(s: Services) {
     /** stepUpOptions (JSON): a challenge for the verify page, for the signed-in user's keys. */
     stepUpOptions: (req: Request, res: Response) => signOptions(req, res, 'stepup', req.user),
 
-    /** passwordlessOptions (JSON): a challenge any passkey of this site may sign; the session has no account yet. */
-    passwordlessOptions: (req: Request, res: Response) => signOptions(req, res, 'passwordless', undefined),
+    /** passwordlessOptions (JSON): a challenge any passkey of this site may sign, kept by the browser, sealed; there is no account yet. */
+    async passwordlessOptions(req: Request, res: Response) {
+      if (!keys.available) return unavailable(req, res);
+      const options = await keys.authenticationOptions(undefined);
+      if (!options) throw badRequest();
+      res.cookie(sealedName, sealChallenge(sealKey, options.challenge), { ...sealedCookie, maxAge: CHALLENGE_TTL_MS });
+      res.json(options);
+    },
 
     /**
      * passwordless signs in with a passkey alone (the web only: mail apps
@@ -151,7 +165,9 @@ export function webauthnHandlers(s: Services) {
     async passwordless(req: Request, res: Response) {
       const next = safeNext(req.body?.next, '');
       const form = assertForm.safeParse(req.body ?? {});
-      const challenge = takeChallenge(req.session, 'passwordless');
+      // Any answer uses the challenge up, right or wrong.
+      const challenge = openChallenge(sealKey, readCookie(req, sealedName));
+      res.clearCookie(sealedName, sealedCookie);
       if (!keys.available) return renderLogin(req, res, 400, req.t('webauthn.unavailable'), next);
       if (!form.success) return renderLogin(req, res, 400, req.t('webauthn.signin_failed'), next);
       const origin = originOf(req);

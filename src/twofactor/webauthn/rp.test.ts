@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { counterAccepted, relyingParty } from './rp.ts';
-import { CHALLENGE_TTL_MS, keepChallenge, takeChallenge } from './challenge.ts';
+import { CHALLENGE_TTL_MS, keepChallenge, openChallenge, sealChallenge, takeChallenge } from './challenge.ts';
 import { readAuthentication, readRegistration } from './schema.ts';
 
 describe('the relying party comes from PUBLIC_URL', () => {
@@ -58,10 +58,29 @@ describe('a session’s challenge', () => {
     keepChallenge(session, 'login', 'abc', 'user-1', T);
     assert.equal(takeChallenge(session, 'login', 'user-2', T), undefined, 'another account');
 
-    keepChallenge(session, 'passwordless', 'abc', undefined, T);
-    assert.equal(takeChallenge(session, 'passwordless', undefined, T + CHALLENGE_TTL_MS), undefined, 'expired');
-    keepChallenge(session, 'passwordless', 'abc', undefined, T);
-    assert.equal(takeChallenge(session, 'passwordless', undefined, T + CHALLENGE_TTL_MS - 1), 'abc');
+    keepChallenge(session, 'stepup', 'abc', 'user-1', T);
+    assert.equal(takeChallenge(session, 'stepup', 'user-1', T + CHALLENGE_TTL_MS), undefined, 'expired');
+    keepChallenge(session, 'stepup', 'abc', 'user-1', T);
+    assert.equal(takeChallenge(session, 'stepup', 'user-1', T + CHALLENGE_TTL_MS - 1), 'abc');
+  });
+});
+
+describe('a passkey sign-in’s sealed challenge', () => {
+  const T = 1_800_000_000_000;
+  const key = Buffer.alloc(32, 7);
+  test('opens to its challenge within five minutes, under our key only', () => {
+    const sealed = sealChallenge(key, 'abc_-1', T);
+    assert.equal(openChallenge(key, sealed, T + CHALLENGE_TTL_MS - 1), 'abc_-1');
+    assert.equal(openChallenge(key, sealed, T + CHALLENGE_TTL_MS), undefined, 'expired');
+    assert.equal(openChallenge(key, sealed, T - 1), undefined, 'from the future');
+    assert.equal(openChallenge(Buffer.alloc(32, 8), sealed, T), undefined, 'another key');
+  });
+
+  test('a changed challenge or time, junk and oversized values open to nothing', () => {
+    const [, at, mac] = sealChallenge(key, 'abc', T).split('.');
+    assert.equal(openChallenge(key, `abd.${at}.${mac}`, T), undefined);
+    assert.equal(openChallenge(key, `abc.${Number(at) + 1}.${mac}`, T), undefined);
+    for (const junk of [undefined, '', 'abc', 'abc..', `abc.${at}.${mac}.x`, `abc.1e3.${mac}`, 'a.'.repeat(400)]) assert.equal(openChallenge(key, junk, T), undefined, String(junk));
   });
 });
 
