@@ -158,3 +158,36 @@ for (const locale of ['en', 'zh-CN'] as const) {
     }
   });
 }
+
+for (const locale of ['en', 'zh-CN'] as const) {
+  test(`${locale}: a person held for forced two-step enrolment adds a passkey there and goes on`, async () => {
+    const zh = locale === 'zh-CN';
+    const user = await buildUser(t.s, { require2fa: true });
+    const context = await newContext(browser, { locale });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await withAuthenticator(page);
+      await signInWithPassword(page, user.email);
+      await page.waitForURL(`${url}/account-security`);
+      await shoot(page, `enroll-choices-${locale}`);
+      await page.locator('a[href="/account-security/passkey"]').click();
+      await page.waitForURL(`${url}/account-security/passkey`);
+      assert.ok((await page.locator('main').innerText()).includes(zh ? '管理员要求开启二次验证' : 'Your administrator requires two-step verification'));
+      await shoot(page, `enroll-new-${locale}`);
+      await page.locator('input[name=name]').fill(zh ? '我的手机' : 'My phone');
+      await page.locator('form[data-webauthn="register"] button[type=submit]').click();
+      // A first factor: the backup codes, shown once, then on to the start page.
+      await page.waitForURL(`${url}/settings/security/backup-codes/new`);
+      assert.deepEqual((await t.s.webauthn.list(user.id)).map((k) => k.name), [zh ? '我的手机' : 'My phone']);
+      await page.goto(`${url}/`);
+      assert.equal(new URL(page.url()).pathname, '/', 'no longer held');
+      assert.deepEqual(errors, [], 'no script errors, no CSP refusals');
+    } finally {
+      await context.close();
+    }
+  });
+}

@@ -391,6 +391,35 @@ describe('renaming and removing keys', () => {
     assert.equal((await c.post(`/settings/security/passkeys/${row.id}/rename`, { name: 'x'.repeat(41) })).status, 400);
   });
 
+  test('a user held for forced two-step enrolment can choose a security key, and is let in once it is added', async () => {
+    const user = await buildUser(t.s, { require2fa: true });
+    const c = t.client();
+    await c.get('/login');
+    const signedIn = await c.post('/login', { email: user.email, password: PASSWORD });
+    assert.equal(signedIn.headers.location, '/account-security');
+    const page = await c.get('/account-security');
+    assert.equal(page.status, 200, page.headers.location);
+    assert.match(textOf(page.text), /Use a security key or passkey/);
+    // Held: the settings pages' own key routes are not the way in.
+    assert.equal((await c.post('/settings/security/passkeys/options')).headers.location, '/account-security');
+    const form = await c.get('/account-security/passkey');
+    assert.equal(form.status, 200);
+    assert.ok(!/Two-step verification<\/a>/.test(form.text), 'no settings navigation for a held user');
+    const key = newKey();
+    key.userHandle = Buffer.from(user.id).toString('base64url');
+    // An answer to a challenge this session was never given: refused, and the user stays held.
+    const forged = await c.post('/account-security/passkey', { name: 'Forged', response: JSON.stringify(key.register({ challenge: 'bWFkZS11cA', rp: { id: RP_ID }, user: { id: key.userHandle } })) });
+    assert.equal(forged.status, 400);
+    assert.equal((await c.get('/')).headers.location, '/account-security');
+    const options = await json(c, '/account-security/passkey/options');
+    const added = await c.post('/account-security/passkey', { name: 'Desk key', response: JSON.stringify(key.register(options)) });
+    assert.equal(added.status, 303);
+    // A first factor: its backup codes are shown once, then the user goes on to the start page.
+    assert.equal(added.headers.location, '/settings/security/backup-codes/new');
+    assert.equal((await c.get('/')).status, 200);
+    assert.deepEqual((await t.s.webauthn.list(user.id)).map((k) => k.name), ['Desk key']);
+  });
+
   test('the last factor cannot be removed while the administrator requires two-step verification', async () => {
     const user = await buildUser(t.s, { require2fa: true });
     const key = newKey();

@@ -88,6 +88,9 @@ export function routes(s: Services): express.Router {
   r.post('/account-security/later', enroll, h(tf.postpone));
   r.get('/account-security/hardware', enroll, allowed('hardware'), h(hw.showEnroll));
   r.post('/account-security/hardware', enroll, allowed('hardware'), h(hw.bindEnroll));
+  r.get('/account-security/passkey', enroll, allowed('webauthn'), h(wa.showEnroll));
+  r.post('/account-security/passkey/options', enroll, allowed('webauthn'), h(wa.registrationOptions));
+  r.post('/account-security/passkey', enroll, allowed('webauthn'), h(wa.addEnroll));
 
   // Signed in
   r.get('/', session, h(home.index));

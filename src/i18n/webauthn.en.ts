@@ -33,6 +33,8 @@ export const webauthnEn = {
   'webauthn.remove': 'Remove',
   'webauthn.remove_hint': 'Removing a key here does not delete it from the device: delete a passkey in your device’s settings too.',
   'webauthn.add': 'Add a security key or passkey',
+  'webauthn.enroll_link': 'Use a security key or passkey',
+  'webauthn.enroll_intro': 'Your administrator requires two-step verification. Add a security key or passkey to continue.',
   'webauthn.new_title': 'Add a security key or passkey',
   'webauthn.new_intro': 'Give it a name you will recognise, then press the button. Your browser asks you to insert and touch your security key, or to confirm with your fingerprint, face or device PIN.',
   'webauthn.name_hint': 'For example “YubiKey on my keyring” or “Work laptop”.',

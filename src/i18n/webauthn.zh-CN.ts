@@ -35,6 +35,8 @@ export const webauthnZhCN: Record<keyof typeof webauthnEn, string> = {
   'webauthn.remove': '移除',
   'webauthn.remove_hint': '在此移除不会从设备上删除密钥：请同时在设备设置中删除对应的通行密钥。',
   'webauthn.add': '添加安全密钥或通行密钥',
+  'webauthn.enroll_link': '使用安全密钥或通行密钥',
+  'webauthn.enroll_intro': '管理员要求开启二次验证。请添加安全密钥或通行密钥后继续。',
   'webauthn.new_title': '添加安全密钥或通行密钥',
   'webauthn.new_intro': '先起一个便于识别的名称，然后点击按钮。浏览器会请你插入并轻触安全密钥，或用指纹、面容或设备 PIN 确认。',
   'webauthn.name_hint': '例如“钥匙扣上的 YubiKey”或“工作笔记本”。',

@@ -29,6 +29,8 @@ export function smsHandlers(s: Services) {
       resendWait: code.resendWait,
       triesLeft: code.triesLeft,
       elevated: await s.flow.mayChangeFactors(user, req.session.auth),
+      // The enrolment page offers security keys only where the browser may use them (PUBLIC_URL).
+      passkeys: s.webauthn.available,
       typed,
       error,
     });

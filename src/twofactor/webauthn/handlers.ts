@@ -15,6 +15,13 @@ import { MAX_KEYS } from './service.ts';
 const LIST = '/settings/security/passkeys';
 const NEW = '/settings/security/passkeys/new';
 
+/** Where a key is added from: Settings, or the forced-enrolment page, which a held user cannot leave. */
+type Mode = 'settings' | 'enroll';
+const PAGES: Record<Mode, { action: string; options: string; back: string; next: string }> = {
+  settings: { action: NEW, options: '/settings/security/passkeys/options', back: LIST, next: LIST },
+  enroll: { action: '/account-security/passkey', options: '/account-security/passkey/options', back: '/account-security', next: '/' },
+};
+
 /** minutesOf rounds a wait up to whole minutes, for the throttled message. */
 const minutesOf = (seconds: number) => Math.max(1, Math.ceil(seconds / 60));
 
@@ -37,8 +44,12 @@ export function webauthnHandlers(s: Services) {
   /** unavailable answers a script's request while PUBLIC_URL cannot serve WebAuthn. */
   const unavailable = (req: Request, res: Response) => res.status(409).json({ error: 'webauthn.unavailable', message: req.t('webauthn.unavailable') });
 
-  const renderNew = (req: Request, res: Response, opts: { status?: number; error?: string; name?: string } = {}) => {
+  /** renderNew shows the page whose script asks the browser for a new key: in Settings, or for a user held for forced enrolment. */
+  const renderNew = (req: Request, res: Response, opts: { mode?: Mode; status?: number; error?: string; name?: string } = {}) => {
+    const mode = opts.mode ?? 'settings';
     res.status(opts.status ?? 200).render('security/passkeys-new', {
+      mode,
+      ...PAGES[mode],
       available: keys.available,
       reason: keys.unavailableReason,
       name: opts.name ?? req.t('webauthn.default_name'),
@@ -63,6 +74,25 @@ export function webauthnHandlers(s: Services) {
 
   const renderLogin = (req: Request, res: Response, status: number, error: string, next: string) =>
     res.status(status).render('auth/login', { email: '', next, error, passkeys: keys.available });
+
+  /** addKey checks the browser's new key against this session's challenge, then records the factor added and goes on. */
+  const addKey = (mode: Mode) => async (req: Request, res: Response) => {
+    const user = req.user!;
+    const form = addForm.safeParse(req.body ?? {});
+    const challenge = takeChallenge(req.session, 'register', user.id);
+    if (!form.success) throw badRequest();
+    const name = form.data.name;
+    const result = await keys.add(factorContext(req, s), challenge, name, form.data.response);
+    if (!result.ok) {
+      if (result.reason === 'limit') return atLimit(req, res);
+      if (result.reason === 'throttled') {
+        res.set('Retry-After', String(result.retryAfterSeconds));
+        return renderNew(req, res, { mode, status: 429, error: req.t('login.throttled', { minutes: minutesOf(result.retryAfterSeconds) }), name });
+      }
+      return renderNew(req, res, { mode, status: 400, error: req.t(result.detail === 'duplicate' ? 'webauthn.duplicate' : 'webauthn.add_failed'), name });
+    }
+    await factorAddedResponse(s, req, res, { kind: 'webauthn', details: { name }, message: 'webauthn.added', params: { name }, next: PAGES[mode].next });
+  };
 
   return {
     /** page lists the user's keys: name, kind, when added, when last used, how it connects. */
@@ -94,23 +124,11 @@ export function webauthnHandlers(s: Services) {
     },
 
     /** add checks the browser's new key against this session's challenge, then records the factor added. */
-    async add(req: Request, res: Response) {
-      const user = req.user!;
-      const form = addForm.safeParse(req.body ?? {});
-      const challenge = takeChallenge(req.session, 'register', user.id);
-      if (!form.success) throw badRequest();
-      const name = form.data.name;
-      const result = await keys.add(factorContext(req, s), challenge, name, form.data.response);
-      if (!result.ok) {
-        if (result.reason === 'limit') return atLimit(req, res);
-        if (result.reason === 'throttled') {
-          res.set('Retry-After', String(result.retryAfterSeconds));
-          return renderNew(req, res, { status: 429, error: req.t('login.throttled', { minutes: minutesOf(result.retryAfterSeconds) }), name });
-        }
-        return renderNew(req, res, { status: 400, error: req.t(result.detail === 'duplicate' ? 'webauthn.duplicate' : 'webauthn.add_failed'), name });
-      }
-      await factorAddedResponse(s, req, res, { kind: 'webauthn', details: { name }, message: 'webauthn.added', params: { name }, next: LIST });
-    },
+    add: addKey('settings'),
+
+    /** showEnroll and addEnroll are the same for a user held until they set up a second factor. */
+    showEnroll: (req: Request, res: Response) => renderNew(req, res, { mode: 'enroll' }),
+    addEnroll: addKey('enroll'),
 
     /** rename gives one of the user's own keys a new name. */
     async rename(req: Request, res: Response) {
