@@ -82,7 +82,7 @@ async function listenForMailauth(services: Services, at: { host: string; port: n
   try {
     const front = await startMailauthFront(services, at);
     const host = at.host.includes(':') ? `[${at.host}]` : at.host;
-    services.log.info('mail logins are answered here', { url: `http://${host}:${front.port}`, paths: '/mailauth/nginx, /mailauth/dovecot' });
+    services.log.info('mail logins are answered here', { url: `http://${host}:${front.port}`, paths: '/mailauth/nginx, /mailauth/dovecot, /mailauth/events' });
     return front;
   } catch (err) {
     process.stderr.write(`Could not listen on ${at.host}:${at.port} (MAILAUTH_LISTEN): ${(err as Error).message}\n`);

@@ -138,11 +138,11 @@ export class MailAuthenticator {
    * answer from, as long as it forgets what the cache's onChange says.
    * Undefined unless notifications are live and the login is cached and usable.
    */
-  cachedFor(req: MailAuthRequest): CachedLogin | undefined {
+  cachedFor(req: MailAuthRequest): { key: string; login: CachedLogin } | undefined {
     if (!this.live) return undefined;
-    const c = canonical(req);
-    const hit = this.cache.get(loginKey(c));
-    return hit && this.cachedStillUsable(hit, c.protocol) ? hit : undefined;
+    const key = loginKey(req);
+    const login = this.cache.get(key);
+    return login && this.cachedStillUsable(login, req.protocol) ? { key, login } : undefined;
   }
 
   /**

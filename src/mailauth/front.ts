@@ -1,12 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.ts';
 import type { UserRepo } from '../users/repo.ts';
-import { MAIL_MESSAGES, type MailAuthenticator } from './authenticate.ts';
+import { MAIL_MESSAGES, type MailAuthenticator, type MailAuthRequest } from './authenticate.ts';
 import { nginxAnswer } from './nginx.ts';
 import { dovecotAnswer } from './dovecot.ts';
 import { dovecotEventAnswer } from './events.ts';
 import type { AppPasswords } from '../apppasswords/service.ts';
-import { loginKey, nginxRequest } from './login-request.ts';
 
 /** What the front's thread needs to know. */
 export interface FrontSettings {
@@ -126,9 +125,8 @@ export function startMailauthFront(d: FrontDeps, at: { host: string; port: numbe
 async function answer(d: FrontDeps, r: FrontRequest): Promise<FrontAnswer> {
   try {
     if (r.path === '/mailauth/nginx') {
-      const get = (name: string) => r.headers[name.toLowerCase()];
-      const a = await nginxAnswer(d.config, d.mailAuth, get, r.remoteAddress);
-      return { id: r.id, status: a.status, headers: a.headers, body: '', hold: a.headers['Auth-Status'] === 'OK' ? holdable(d, get, r.remoteAddress) : undefined };
+      const a = await nginxAnswer(d.config, d.mailAuth, (name) => r.headers[name.toLowerCase()], r.remoteAddress);
+      return { id: r.id, status: a.status, headers: a.headers, body: '', hold: a.admitted && holdable(d, a.admitted) };
     }
     if (r.path === '/mailauth/events') return { id: r.id, status: await dovecotEventAnswer(d.appPasswords, r.body), headers: {}, body: '' };
     const form = formOf(r.body);
@@ -144,12 +142,11 @@ async function answer(d: FrontDeps, r: FrontRequest): Promise<FrontAnswer> {
  * the cache entry it was admitted with, read now, after the answer and
  * before the message leaves, so no change can fall between the two.
  */
-function holdable(d: FrontDeps, get: (name: string) => string | undefined, remoteAddress: string | undefined): HeldLogin | undefined {
-  const login = nginxRequest(get, remoteAddress);
-  const entry = login && d.mailAuth.cachedFor(login);
-  if (!login || !entry) return undefined;
-  const until = Math.min(entry.expiresAt, entry.passwordExpiresAt ?? Infinity);
-  return { key: loginKey(login), userId: entry.userId, email: entry.email, appPasswordId: entry.appPasswordId, until };
+function holdable(d: FrontDeps, admitted: MailAuthRequest): HeldLogin | undefined {
+  const cached = d.mailAuth.cachedFor(admitted);
+  if (!cached) return undefined;
+  const { key, login } = cached;
+  return { key, userId: login.userId, email: login.email, appPasswordId: login.appPasswordId, until: Math.min(login.expiresAt, login.passwordExpiresAt ?? Infinity) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../config/schema.ts';
-import type { MailAuthenticator } from './authenticate.ts';
+import type { MailAuthenticator, MailAuthRequest } from './authenticate.ts';
 import { MAIL_MESSAGES } from './authenticate.ts';
 import { nginxRequest } from './login-request.ts';
 
@@ -8,6 +8,8 @@ import { nginxRequest } from './login-request.ts';
 export interface NginxAnswer {
   status: number;
   headers: Record<string, string>;
+  /** The login admitted, as read from nginx's headers (for the front's thread to hold its answer). */
+  admitted?: MailAuthRequest;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function nginxAnswer(config: Config, auth: MailAuthenticator, get: 
   const login = nginxRequest(get, remoteAddress);
   if (!login) return fail(200, MAIL_MESSAGES.refused, smtp ? { 'Auth-Error-Code': '535 5.7.8' } : {});
   const result = await auth.authenticate(login);
-  if (result.ok) return { status: 200, headers: nginxAdmits(config, result.user.email, smtp) };
+  if (result.ok) return { status: 200, headers: nginxAdmits(config, result.user.email, smtp), admitted: login };
   if (result.kind === 'tempfail') return fail(200, result.message, temporary);
   // Too many logins wait for a hash: nginx keeps the connection, answers after the wait, and the client tries again.
   if (result.kind === 'busy') return fail(200, result.message, { 'Auth-Wait': String(result.waitSeconds), ...temporary });

@@ -57,12 +57,17 @@ export function webauthnHandlers(s: Services) {
     });
   };
 
-  /** signOptions answers the script with a challenge to sign, for `user`'s keys or, without one, for any passkey; kept in the session for `purpose`. */
-  const signOptions = async (req: Request, res: Response, purpose: ChallengePurpose, user: User | undefined) => {
+  /**
+   * signOptions answers the script with a challenge to sign, for `user`'s
+   * keys or, without one, for any passkey: kept in the session for
+   * `purpose`, or, for a passkey sign-in, sealed in the browser.
+   */
+  const signOptions = async (req: Request, res: Response, purpose: ChallengePurpose | 'passwordless', user: User | undefined) => {
     if (!keys.available) return unavailable(req, res);
     const options = await keys.authenticationOptions(user);
     if (!options) throw badRequest();
-    keepChallenge(req.session, purpose, options.challenge, user?.id);
+    if (purpose === 'passwordless') res.cookie(sealedName, sealChallenge(sealKey, options.challenge), { ...sealedCookie, maxAge: CHALLENGE_TTL_MS });
+    else keepChallenge(req.session, purpose, options.challenge, user?.id);
     res.json(options);
   };
 
@@ -166,13 +171,7 @@ export function webauthnHandlers(s: Services) {
     stepUpOptions: (req: Request, res: Response) => signOptions(req, res, 'stepup', req.user),
 
     /** passwordlessOptions (JSON): a challenge any passkey of this site may sign, kept by the browser, sealed; there is no account yet. */
-    async passwordlessOptions(req: Request, res: Response) {
-      if (!keys.available) return unavailable(req, res);
-      const options = await keys.authenticationOptions(undefined);
-      if (!options) throw badRequest();
-      res.cookie(sealedName, sealChallenge(sealKey, options.challenge), { ...sealedCookie, maxAge: CHALLENGE_TTL_MS });
-      res.json(options);
-    },
+    passwordlessOptions: (req: Request, res: Response) => signOptions(req, res, 'passwordless', undefined),
 
     /**
      * passwordless signs in with a passkey alone (the web only: mail apps
